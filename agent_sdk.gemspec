@@ -1,0 +1,19 @@
+# frozen_string_literal: true
+
+require_relative "lib/ruby_llm/agent_sdk/version"
+
+Gem::Specification.new do |spec|
+  spec.name = "agent_sdk"
+  spec.version = RubyLLM::AgentSDK::VERSION
+  spec.authors = ["agent_sdk developers"]
+  spec.summary = "Run LLM agents in production Rails apps: bounded, observable, recoverable, cost-controlled."
+  spec.description = "RubyLLM::AgentSDK drives the Claude Code CLI over its control protocol, or runs its own agent " \
+                     "loop in C against the Anthropic Messages API, with one message stream for both."
+  spec.license = "MIT"
+  spec.required_ruby_version = ">= 3.1"
+  spec.files = Dir["lib/**/*.rb", "ext/agent_sdk/**/*.{c,h,rb}", "sig/**/*.rbs", "exe/*", "README.md", "CHANGELOG.md"]
+  spec.bindir = "exe"
+  spec.require_paths = ["lib"]
+  spec.extensions = ["ext/agent_sdk/extconf.rb"]
+  spec.metadata["rubygems_mfa_required"] = "true"
+end

@@ -1,0 +1,14 @@
+/* agent_sdk_ext.h — shared declarations of the Ruby binding files (the only files that include ruby.h). */
+#ifndef AGENT_SDK_EXT_H
+#define AGENT_SDK_EXT_H
+
+#include <ruby.h>
+#include <ruby/encoding.h>
+
+void asdk_init_line_reader(VALUE mNative);
+void asdk_init_message_parser(VALUE mNative);
+
+/* A UTF-8 String of p[0, n) with invalid bytes replaced (for excerpts of rejected input). */
+VALUE asdk_scrubbed_utf8(const char *p, long n);
+
+#endif

@@ -1,0 +1,334 @@
+# frozen_string_literal: true
+
+require "json"
+require "io/wait"
+require "securerandom"
+
+module RubyLLM
+  module AgentSDK
+    # Drives one Claude Code CLI process over its bidirectional stream-json control protocol.
+    #
+    # Raw stdout lines pass through a bounded C framer; control requests from the CLI (hooks, permission
+    # checks, SDK MCP calls) are answered here, in the reading thread; everything else is yielded as a raw line.
+    class CLI
+      ENTRYPOINT = "sdk-rb"
+      READ_CHUNK = 64 * 1024
+
+      class << self
+        # The path of the `claude` executable: cli_path, then PATH, the project-local npm install, common places.
+        def find(cli_path = nil)
+          if cli_path
+            return cli_path if executable?(cli_path)
+
+            raise CLINotFoundError, "Claude Code CLI not found at #{cli_path} (cli_path:). " + CLINotFoundError.new.message
+          end
+          candidates.find { |path| executable?(path) } || raise(CLINotFoundError)
+        end
+
+        def candidates
+          home = Dir.home rescue nil # rubocop:disable Style/RescueModifier -- HOME may be unset in daemons
+          path_dirs = ENV.fetch("PATH", "").split(File::PATH_SEPARATOR)
+          [
+            *path_dirs.map { |dir| File.join(dir, "claude") },
+            File.join(Dir.pwd, "node_modules/.bin/claude"),
+            File.expand_path("../../../vendor/cli/node_modules/.bin/claude", __dir__),
+            *(home ? %w[.npm-global/bin/claude .local/bin/claude node_modules/.bin/claude .yarn/bin/claude
+                        .claude/local/claude].map { |rel| File.join(home, rel) } : []),
+            "/usr/local/bin/claude", "/usr/bin/claude"
+          ]
+        end
+
+        def executable?(path)
+          File.file?(path) && File.executable?(path)
+        end
+
+        def finalizer(cli)
+          proc { cli.abandon }
+        end
+      end
+
+      attr_reader :options, :server_info
+
+      def initialize(options)
+        @options = options
+        @write_mutex = Mutex.new
+        @request_counter = 0
+        @hook_callbacks = {}
+        @queue = []    # framed items not yet routed
+        @deferred = [] # data lines read while waiting for a control response
+        @eof = false
+      end
+
+      # Single-shot: start the CLI, send the prompt, yield each raw line up to and including the result, stop it.
+      def stream(prompt, &block)
+        connect
+        send_prompt(prompt)
+        each_line(&block)
+      ensure
+        close
+      end
+
+      def connected? = !@child.nil?
+
+      def connect
+        return self if @child
+
+        @reader = Native::LineReader.new(options.max_buffer_size)
+        @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr)
+        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config },
+                                       timeout: options.control_timeout)
+        self
+      rescue StandardError
+        close
+        raise
+      end
+
+      def send_prompt(prompt)
+        write_json("type" => "user", "session_id" => "", "parent_tool_use_id" => nil,
+                   "message" => { "role" => "user", "content" => prompt })
+      end
+
+      # Yields raw lines (or error Messages from the framer) until a result line, which is yielded last.
+      def each_line
+        loop do
+          item = next_data_item
+          if item == :eof
+            raise_for_exit
+            return
+          end
+          yield item
+          return if item.is_a?(String) && Native.peek_type(item) == "result"
+        end
+      end
+
+      # Asks the CLI to stop the current turn. Safe from another thread; does not wait for the answer.
+      def interrupt
+        send_control("subtype" => "interrupt")
+      end
+
+      def set_permission_mode(mode)
+        send_control("subtype" => "set_permission_mode", "mode" => Options.new(permission_mode: mode).cli_permission_mode)
+      end
+
+      def set_model(model)
+        send_control("subtype" => "set_model", "model" => model)
+      end
+
+      # Close stdin → TERM → KILL, and reap.
+      def close
+        child = @child
+        return unless child
+
+        status = child.stop(grace: options.close_timeout)
+        @exit_status = status
+      end
+
+      # For finalizers: stop without waiting.
+      def abandon
+        @child&.stop_async
+      end
+
+      def pid = @child&.pid
+
+      def build_argv
+        o = options
+        argv = [self.class.find(o.cli_path), "--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
+                "--system-prompt=#{o.system_prompt}"]
+        argv << "--append-system-prompt=#{o.append_system_prompt}" if o.append_system_prompt
+        argv << "--allowedTools=#{o.allowed_tools.join(",")}" unless o.allowed_tools.empty?
+        argv << "--disallowedTools=#{o.disallowed_tools.join(",")}" unless o.disallowed_tools.empty?
+        argv << "--max-turns=#{o.max_turns}" if o.max_turns
+        argv << "--max-budget-usd=#{o.max_budget_usd.to_f}" if o.max_budget_usd
+        argv << "--model=#{o.model}" if o.model
+        argv << "--fallback-model=#{o.fallback_model}" if o.fallback_model
+        argv << "--permission-mode=#{o.cli_permission_mode}" if o.permission_mode
+        argv.push("--permission-prompt-tool", "stdio") if o.can_use_tool
+        argv << "--resume=#{o.resume}" if o.resume
+        argv << "--session-id=#{o.session_id}" if o.session_id
+        argv << "--fork-session" if o.fork_session
+        argv << "--continue" if o.continue_conversation
+        o.add_dirs.each { |dir| argv << "--add-dir=#{dir}" }
+        argv << "--settings=#{o.settings}" if o.settings
+        argv << "--include-partial-messages" if o.include_partial_messages
+        o.extra_args.each { |flag, value| argv << (value.nil? ? "--#{flag}" : "--#{flag}=#{value}") }
+        argv
+      end
+
+      private
+
+      def child_env
+        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(options.env)
+      end
+
+      def hooks_config
+        return nil if options.hooks.empty?
+
+        options.hooks.to_h do |event, matchers|
+          [event, matchers.map do |m|
+            id = "hook_#{@hook_callbacks.size}"
+            @hook_callbacks[id] = [event, m.handlers]
+            { "matcher" => m.matcher, "hookCallbackIds" => [id], "timeout" => m.timeout }.compact
+          end]
+        end
+      end
+
+      def write_json(hash)
+        line = "#{JSON.generate(hash)}\n"
+        @write_mutex.synchronize { @child.write(line) }
+      end
+
+      def next_request_id
+        @write_mutex.synchronize { @request_counter += 1 }
+        "req_#{@request_counter}_#{SecureRandom.hex(4)}"
+      end
+
+      def send_control(request)
+        raise CLIConnectionError, "not connected" unless @child
+
+        id = next_request_id
+        write_json("type" => "control_request", "request_id" => id, "request" => request)
+        id
+      end
+
+      # Sends a control request and reads until its answer; data lines read meanwhile are kept for each_line.
+      def control_request(request, timeout:)
+        id = send_control(request)
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+        loop do
+          item = next_item(deadline)
+          if item == :eof
+            raise_for_exit
+            raise CLIConnectionError, "the CLI closed its output before answering #{request["subtype"]}"
+          end
+          next @deferred << item unless item.is_a?(String)
+
+          case Native.peek_type(item)
+          when "control_response"
+            response = Native.parse_json(item)["response"] || {}
+            next unless response["request_id"] == id
+            raise CLIConnectionError, "#{request["subtype"]} failed: #{response["error"]}" if response["subtype"] == "error"
+
+            return response["response"] || {}
+          when "control_request" then handle_control_request(item)
+          when "control_cancel_request" then nil
+          else @deferred << item
+          end
+        end
+      end
+
+      # The next item for the caller: a data line (String), an error Message, or :eof. Control traffic is handled here.
+      def next_data_item
+        return @deferred.shift unless @deferred.empty?
+
+        loop do
+          item = next_item(nil)
+          return item unless item.is_a?(String)
+
+          case Native.peek_type(item)
+          when "control_request" then handle_control_request(item)
+          when "control_response", "control_cancel_request" then nil # answers to interrupt & co.; nobody waits
+          else return item
+          end
+        end
+      end
+
+      def next_item(deadline)
+        loop do
+          unless @queue.empty?
+            item = @queue.shift
+            raise item if item.is_a?(Exception)
+
+            return item
+          end
+          return :eof if @eof
+
+          chunk = read_chunk(deadline)
+          if chunk
+            @reader.feed(chunk) { |kind, payload| @queue << framed(kind, payload) }
+          else
+            @eof = true
+            @reader.finish { |kind, payload| @queue << framed(kind, payload) }
+          end
+        end
+      end
+
+      def framed(kind, payload)
+        return payload if kind == :line
+
+        # :too_long — the framer already skipped the line and goes on reading.
+        if options.strict_parsing
+          JSONDecodeError.new("line of #{payload[:bytes]} bytes exceeds max_buffer_size (#{options.max_buffer_size})",
+                              line_excerpt: payload[:excerpt])
+        else
+          Message.parse_error("line_too_long", excerpt: payload[:excerpt], bytes: payload[:bytes])
+        end
+      end
+
+      def read_chunk(deadline)
+        io = @child.stdout
+        if deadline
+          remaining = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+          raise ControlTimeoutError, "the CLI did not answer the control request in time" if remaining <= 0
+          raise ControlTimeoutError, "the CLI did not answer the control request in time" unless io.wait_readable(remaining)
+        end
+        io.readpartial(READ_CHUNK)
+      rescue EOFError
+        nil
+      rescue IOError => e
+        raise CLIConnectionError, "CLI output closed: #{e.message}"
+      end
+
+      def raise_for_exit
+        status = @child.wait(options.close_timeout)
+        stderr = @child.stderr_output
+        if status.nil?
+          raise CLIConnectionError, "the CLI closed its output but did not exit"
+        elsif !status.success?
+          code = status.exitstatus || (status.termsig && -status.termsig)
+          raise ProcessError.new("Claude Code CLI exited with status #{code}", exit_code: code, stderr: stderr)
+        end
+      end
+
+      def handle_control_request(line)
+        message = Native.parse_json(line)
+        id = message["request_id"]
+        request = message["request"] || {}
+        response =
+          case request["subtype"]
+          when "hook_callback" then answer_hook(request)
+          when "can_use_tool" then answer_permission(request)
+          when "mcp_message" then answer_mcp(request)
+          else return control_error(id, "unsupported control request #{request["subtype"].inspect}")
+          end
+        write_json("type" => "control_response",
+                   "response" => { "subtype" => "success", "request_id" => id, "response" => response })
+      rescue StandardError => e
+        control_error(id, "#{e.class}: #{e.message}")
+      end
+
+      def control_error(id, error)
+        write_json("type" => "control_response", "response" => { "subtype" => "error", "request_id" => id, "error" => error })
+      end
+
+      def answer_hook(request)
+        event, handlers = @hook_callbacks.fetch(request["callback_id"]) do
+          raise ArgumentError, "no hook callback #{request["callback_id"].inspect}"
+        end
+        Hooks.run(event, handlers, request["input"], request["tool_use_id"])
+      end
+
+      def answer_permission(request)
+        input = request["input"] || {}
+        context = Permissions::Context.new(tool_use_id: request["tool_use_id"], agent_id: request["agent_id"],
+                                           suggestions: request["permission_suggestions"] || [], input: input)
+        Permissions.decide(options.can_use_tool, request["tool_name"], input, context).to_cli(input)
+      end
+
+      def answer_mcp(request)
+        rpc = request["message"] || {}
+        { "mcp_response" => { "jsonrpc" => "2.0", "id" => rpc["id"],
+                              "error" => { "code" => -32_601, "message" => "no SDK MCP server #{request["server_name"].inspect}" } } }
+      end
+    end
+  end
+end

@@ -1,0 +1,44 @@
+# frozen_string_literal: true
+
+module RubyLLM
+  module AgentSDK
+    # Base class of every error the gem raises on purpose.
+    class Error < StandardError; end
+
+    # The `claude` executable could not be found.
+    class CLINotFoundError < Error
+      def initialize(message = nil)
+        super(message || "Claude Code CLI not found. Install it with `npm install -g @anthropic-ai/claude-code` " \
+                         "(or `bin/setup` in this gem's checkout), or pass cli_path: to point at the executable.")
+      end
+    end
+
+    # The CLI could not be started or its pipes broke.
+    class CLIConnectionError < Error; end
+
+    # The CLI exited with a non-zero status.
+    class ProcessError < Error
+      attr_reader :exit_code, :stderr
+
+      def initialize(message, exit_code: nil, stderr: nil)
+        @exit_code = exit_code
+        @stderr = stderr
+        detail = stderr.to_s.strip
+        super(detail.empty? ? message : "#{message}\n#{detail}")
+      end
+    end
+
+    # A line of output was not valid JSON, was not valid UTF-8, or was longer than max_buffer_size.
+    class JSONDecodeError < Error
+      attr_reader :line_excerpt
+
+      def initialize(message, line_excerpt: nil)
+        @line_excerpt = line_excerpt
+        super(line_excerpt ? "#{message}: #{line_excerpt.inspect}" : message)
+      end
+    end
+
+    # A control request (initialize, interrupt, …) got no answer in time.
+    class ControlTimeoutError < Error; end
+  end
+end

@@ -1,0 +1,153 @@
+# frozen_string_literal: true
+
+require "logger"
+
+module RubyLLM
+  module AgentSDK
+    # Hooks run by the CLI through `hook_callback` control requests, before it acts.
+    #
+    #   hooks: { pre_tool_use: [{ matcher: "Bash", handler: ->(ctx) { Hooks::Result.deny("no shell") } }] }
+    #
+    # A handler gets a Context and returns a Result (or nil for "no opinion"). A handler that raises fails closed:
+    # a tool event is denied, any other event stops the run; the error is logged through Hooks.logger.
+    module Hooks
+      EVENTS = {
+        pre_tool_use: "PreToolUse", post_tool_use: "PostToolUse", post_tool_use_failure: "PostToolUseFailure",
+        user_prompt_submit: "UserPromptSubmit", stop: "Stop", subagent_stop: "SubagentStop",
+        pre_compact: "PreCompact", notification: "Notification", subagent_start: "SubagentStart",
+        permission_request: "PermissionRequest", session_start: "SessionStart", session_end: "SessionEnd"
+      }.freeze
+
+      class << self
+        attr_writer :logger
+
+        def logger
+          @logger ||= Logger.new($stderr, progname: "agent_sdk")
+        end
+
+        # :pre_tool_use / "pre_tool_use" / "PreToolUse" → "PreToolUse"
+        def event_name(event)
+          key = event.to_s
+          return key if EVENTS.value?(key)
+
+          EVENTS.fetch(key.to_sym) do
+            raise ArgumentError, "unknown hook event #{event.inspect}; valid events: #{EVENTS.keys.join(", ")}"
+          end
+        end
+      end
+
+      # One matcher entry: which tools (a CLI matcher pattern, nil = all) and the handlers to call.
+      Matcher = Struct.new(:matcher, :handlers, :timeout, keyword_init: true) do
+        def self.build(event, spec)
+          spec = { handler: spec } if spec.respond_to?(:call)
+          raise ArgumentError, "hook for #{event.inspect} must be a Hash with :handler, got #{spec.inspect}" unless spec.is_a?(Hash)
+
+          unknown = spec.keys - %i[matcher handler handlers timeout]
+          raise ArgumentError, "unknown hook keys #{unknown.inspect}; valid: matcher, handler, handlers, timeout" if unknown.any?
+
+          handlers = Array(spec[:handlers]) + Array(spec[:handler])
+          if handlers.empty? || !handlers.all? { |h| h.respond_to?(:call) }
+            raise ArgumentError, "hook for #{event.inspect} needs a callable :handler"
+          end
+          timeout = spec[:timeout]
+          raise ArgumentError, "hook timeout must be a positive number" unless timeout.nil? || (timeout.is_a?(Numeric) && timeout.positive?)
+
+          new(matcher: spec[:matcher]&.to_s, handlers: handlers.freeze, timeout: timeout).freeze
+        end
+      end
+
+      # What a handler sees. #input is the CLI's whole hook input (String keys).
+      class Context
+        attr_reader :event, :input, :tool_use_id
+
+        def initialize(event, input, tool_use_id)
+          @event = event
+          @input = input || {}
+          @tool_use_id = tool_use_id || @input["tool_use_id"]
+        end
+
+        def tool_name = input["tool_name"]
+        def tool_input = input["tool_input"]
+        def tool_response = input["tool_response"]
+        def session_id = input["session_id"]
+        def cwd = input["cwd"]
+        def prompt = input["prompt"]
+        def [](key) = input[key.to_s]
+      end
+
+      # What a handler returns. #to_cli(event) is the hook output the CLI expects for that event.
+      class Result
+        attr_reader :decision, :reason, :updated_input, :context
+
+        def self.approve = new(:approve)
+        def self.continue = new(:continue)
+        def self.deny(reason = "Denied by hook") = new(:deny, reason: reason.to_s)
+        def self.modify(input) = new(:modify, updated_input: input)
+        def self.stop(reason = "Stopped by hook") = new(:stop, reason: reason.to_s)
+        def self.add_context(text) = new(:continue, context: text.to_s)
+
+        def initialize(decision, reason: nil, updated_input: nil, context: nil)
+          @decision = decision
+          @reason = reason
+          @updated_input = updated_input
+          @context = context
+          freeze
+        end
+
+        def to_cli(event)
+          tool_event = %w[PreToolUse PermissionRequest].include?(event)
+          case decision
+          when :approve
+            tool_event ? specific(event, "permissionDecision" => "allow") : {}
+          when :deny
+            if tool_event
+              specific(event, "permissionDecision" => "deny", "permissionDecisionReason" => reason)
+            else
+              { "decision" => "block", "reason" => reason }
+            end
+          when :modify
+            specific(event, "permissionDecision" => "allow", "updatedInput" => updated_input)
+          when :stop
+            { "continue" => false, "stopReason" => reason }
+          else
+            context ? specific(event, "additionalContext" => context) : {}
+          end
+        end
+
+        private
+
+        def specific(event, fields)
+          { "hookSpecificOutput" => { "hookEventName" => event }.merge(fields) }
+        end
+      end
+
+      # Runs the handlers of one callback id; returns the CLI hook output Hash.
+      def self.run(event, handlers, input, tool_use_id)
+        ctx = Context.new(event, input, tool_use_id)
+        output = {}
+        handlers.each do |handler|
+          result = handler.call(ctx)
+          output = normalize(result, event)
+          break unless output.empty?
+        end
+        output
+      rescue StandardError, ScriptError => e
+        logger.error("hook #{event} raised #{e.class}: #{e.message} — failing closed")
+        reason = "Hook error (#{e.class}); failing closed"
+        fail_closed = %w[PreToolUse PermissionRequest].include?(event) ? Result.deny(reason) : Result.stop(reason)
+        fail_closed.to_cli(event)
+      end
+
+      def self.normalize(result, event)
+        case result
+        when nil, true then {}
+        when false then Result.deny.to_cli(event)
+        when Result then result.to_cli(event)
+        when Hash then JSON.parse(JSON.generate(result))
+        else raise TypeError, "hook returned #{result.class}; return a Hooks::Result, a Hash or nil"
+        end
+      end
+      private_class_method :normalize
+    end
+  end
+end

@@ -1,0 +1,146 @@
+# frozen_string_literal: true
+
+require "json"
+require "pathname"
+
+module RubyLLM
+  module AgentSDK
+    # Validated options of one query or client. Unknown keys and bad values raise ArgumentError naming what is valid.
+    class Options
+      PERMISSION_MODES = {
+        default: "default", accept_edits: "acceptEdits", plan: "plan",
+        bypass_permissions: "bypassPermissions", dont_ask: "dontAsk", auto: "auto"
+      }.freeze
+      TRANSPORTS = %i[cli].freeze
+      DEFAULT_MAX_BUFFER_SIZE = 32 * 1024 * 1024
+
+      # name => validator (returns the normalised value or raises through #invalid)
+      SCHEMA = {
+        transport: :transport, cli_path: :string, model: :string, fallback_model: :string, cwd: :directory,
+        system_prompt: :string, append_system_prompt: :string,
+        allowed_tools: :string_list, disallowed_tools: :string_list,
+        permission_mode: :permission_mode, max_turns: :positive_integer, max_budget_usd: :positive_number,
+        resume: :string, session_id: :string, fork_session: :boolean, continue_conversation: :boolean,
+        add_dirs: :directory_list, env: :env, settings: :settings, include_partial_messages: :boolean,
+        extra_args: :extra_args, max_buffer_size: :positive_integer, stderr: :callable,
+        hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
+        control_timeout: :positive_number, close_timeout: :positive_number
+      }.freeze
+
+      DEFAULTS = { transport: :cli, max_buffer_size: DEFAULT_MAX_BUFFER_SIZE, strict_parsing: false,
+                   control_timeout: 60.0, close_timeout: 10.0, fork_session: false, continue_conversation: false,
+                   include_partial_messages: false, allowed_tools: [].freeze, disallowed_tools: [].freeze,
+                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze }.freeze
+
+      SCHEMA.each_key { |name| define_method(name) { @values[name] } }
+
+      def initialize(**options)
+        unknown = options.keys - SCHEMA.keys
+        unless unknown.empty?
+          raise ArgumentError, "unknown option#{"s" if unknown.size > 1} #{unknown.map(&:inspect).join(", ")}; " \
+                               "valid options: #{SCHEMA.keys.join(", ")}"
+        end
+
+        @values = DEFAULTS.dup
+        options.each do |name, value|
+          @values[name] = value.nil? ? DEFAULTS[name] : send(:"check_#{SCHEMA[name]}", name, value)
+        end
+        @values.freeze
+        freeze
+      end
+
+      def to_h = @values.dup
+
+      # CLI spelling of the permission mode, or nil.
+      def cli_permission_mode
+        permission_mode && PERMISSION_MODES.fetch(permission_mode)
+      end
+
+      private
+
+      def invalid(name, value, expected)
+        raise ArgumentError, "invalid value for #{name}: #{value.inspect} (expected #{expected})"
+      end
+
+      def check_transport(name, value)
+        sym = value.respond_to?(:to_sym) ? value.to_sym : value
+        TRANSPORTS.include?(sym) ? sym : invalid(name, value, "one of #{TRANSPORTS.map(&:inspect).join(", ")}")
+      end
+
+      def check_string(name, value)
+        value = value.to_s if value.is_a?(Symbol) || value.is_a?(Pathname)
+        value.is_a?(String) ? value : invalid(name, value, "a String")
+      end
+
+      def check_directory(name, value)
+        path = check_string(name, value)
+        File.directory?(path) ? path : invalid(name, value, "an existing directory")
+      end
+
+      def check_directory_list(name, value)
+        list = Array(value)
+        list.map { |dir| check_directory(name, dir) }.freeze
+      end
+
+      def check_string_list(name, value)
+        list = value.is_a?(String) ? value.split(",").map(&:strip) : value
+        unless list.is_a?(Array) && list.all? { |v| v.is_a?(String) || v.is_a?(Symbol) }
+          invalid(name, value, "an Array of tool names")
+        end
+        list.map(&:to_s).reject(&:empty?).freeze
+      end
+
+      def check_permission_mode(name, value)
+        sym = value.is_a?(String) ? (PERMISSION_MODES.key(value) || value.to_sym) : value
+        return sym if PERMISSION_MODES.key?(sym)
+
+        invalid(name, value, "one of #{PERMISSION_MODES.keys.map(&:inspect).join(", ")}")
+      end
+
+      def check_positive_integer(name, value)
+        value.is_a?(Integer) && value.positive? ? value : invalid(name, value, "a positive Integer")
+      end
+
+      def check_positive_number(name, value)
+        value.is_a?(Numeric) && value.real? && value.positive? ? value : invalid(name, value, "a positive number")
+      end
+
+      def check_boolean(name, value)
+        [true, false].include?(value) ? value : invalid(name, value, "true or false")
+      end
+
+      def check_env(name, value)
+        unless value.is_a?(Hash) && value.all? { |k, v| (k.is_a?(String) || k.is_a?(Symbol)) && (v.nil? || v.is_a?(String)) }
+          invalid(name, value, "a Hash of String => String (nil to unset)")
+        end
+        value.to_h { |k, v| [k.to_s, v] }.freeze
+      end
+
+      def check_settings(name, value)
+        case value
+        when Hash then JSON.generate(value)
+        when String then value
+        else invalid(name, value, "a Hash or a JSON String or a settings file path")
+        end
+      end
+
+      def check_extra_args(name, value)
+        unless value.is_a?(Hash) && value.all? { |k, v| k.to_s.match?(/\A[a-z][a-z0-9-]*\z/) && (v.nil? || v.is_a?(String) || v.is_a?(Numeric)) }
+          invalid(name, value, "a Hash of flag name (without --) => String, Numeric or nil")
+        end
+        value.to_h { |k, v| [k.to_s, v&.to_s] }.freeze
+      end
+
+      def check_callable(name, value)
+        value.respond_to?(:call) ? value : invalid(name, value, "something that responds to #call")
+      end
+
+      def check_hooks(name, value)
+        invalid(name, value, "a Hash of event => [{matcher:, handler:}]") unless value.is_a?(Hash)
+        value.to_h do |event, matchers|
+          [Hooks.event_name(event), Array(matchers).map { |m| Hooks::Matcher.build(event, m) }.freeze]
+        end.freeze
+      end
+    end
+  end
+end
