@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the fuzzers of the NDJSON framer and message extractor (ext/agent_sdk/core, no Ruby):
-#   fuzz/build/fuzz_stream  libFuzzer + ASan + UBSan (needs clang):  fuzz/build/fuzz_stream -max_total_time=60 fuzz/corpus
+#   fuzz/build/fuzz_stream  libFuzzer + ASan + UBSan (clang, libclang-rt-dev):
+#                             fuzz/build/fuzz_stream -max_total_time=60 -artifact_prefix=fuzz/build/ fuzz/corpus
 #   fuzz/build/standalone   gcc + ASan + UBSan, no libFuzzer:        fuzz/build/standalone -n 100000 fuzz/corpus
 # Run with --run to build and then run both briefly.
 set -eu
@@ -26,6 +27,6 @@ if [ "${1:-}" = "--run" ]; then
   build/standalone -n 20000 corpus
   if [ -x build/fuzz_stream ]; then
     mkdir -p build/corpus
-    build/fuzz_stream -max_total_time=30 -max_len=65536 build/corpus corpus
+    build/fuzz_stream -max_total_time=30 -max_len=65536 -artifact_prefix=build/ build/corpus corpus
   fi
 fi

@@ -6,8 +6,10 @@
  *    input) and, for small inputs, byte by byte;
  *  - for every line: asdk_extract_message and asdk_extract_value agree on success, builder events are
  *    balanced and bracketed by begin/end, every string handed out is valid UTF-8, capture numbers are in
- *    range, asdk_peek_type agrees with the extracted type, and a builder that aborts midway is reported as
- *    such. Leaks are caught by LeakSanitizer. */
+ *    range, asdk_peek_type agrees with the extracted type, a builder that gives up midway is reported as
+ *    such, and one that longjmps out (as a Ruby exception would) leaves an extractor that
+ *    asdk_extractor_free releases. Leaks are caught by LeakSanitizer. */
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +32,15 @@
 typedef struct {
     int open, depth, captures;
     long events, abort_after; /* abort_after < 0: never */
+    jmp_buf *escape;          /* set: leave by longjmp instead of returning 0 */
 } counter;
 
 static int tick(counter *c)
 {
     CHECK(c->open);
-    return c->abort_after < 0 || ++c->events <= c->abort_after;
+    if (c->abort_after < 0 || ++c->events <= c->abort_after) return 1;
+    if (c->escape) longjmp(*c->escape, 1);
+    return 0;
 }
 static int c_begin(void *ud)
 {
@@ -92,7 +97,7 @@ static void check_line(const char *line, size_t n)
     asdk_extractor x;
     asdk_json_error err;
     asdk_msg_fields f;
-    counter c = { 0, 0, 0, 0, -1 };
+    counter c = { 0, 0, 0, 0, -1, NULL };
     asdk_extractor_init(&x);
 
     int msg_ok = asdk_extract_message(&x, line, n, &counting, &c, &f, &err) == 0;
@@ -118,16 +123,32 @@ static void check_line(const char *line, size_t n)
         CHECK(err.status != ASDK_JSON_OK && err.status != ASDK_JSON_ABORTED && err.message[0]);
     }
 
-    /* The same extractor, reused for the whole document: the same verdict for a line starting with "{". */
-    counter all = { 0, 0, 0, 0, -1 };
+    /* The same extractor, reused for the whole document: the same verdict for an object. */
+    counter all = { 0, 0, 0, 0, -1, NULL };
     int value_ok = asdk_extract_value(&x, line, n, &counting, &all, &err) == 0;
-    CHECK(value_ok == msg_ok);
+    size_t i = 0; /* yajl also takes \v and \f for blanks */
+    while (i < n && (line[i] == ' ' || (line[i] >= '\t' && line[i] <= '\r'))) i++;
+    if (i < n && line[i] == '{') CHECK(value_ok == msg_ok);
+    else CHECK(!msg_ok);
     if (value_ok) CHECK(all.captures == 1 && !all.open && all.depth == 0);
 
-    /* A builder that gives up halfway is reported as such, and nothing leaks. */
+    /* A builder that gives up halfway is reported as such; one that jumps out leaves the extractor mid-pass.
+     * Either way asdk_extractor_free releases everything. */
     if (value_ok && all.events > 1) {
-        counter half = { 0, 0, 0, 0, all.events / 2 };
+        counter half = { 0, 0, 0, 0, all.events / 2, NULL };
         CHECK(asdk_extract_value(&x, line, n, &counting, &half, &err) == -1 && err.status == ASDK_JSON_ABORTED);
+        asdk_extractor_free(&x);
+
+        static asdk_extractor jumped; /* static: it must survive the longjmp unchanged */
+        static jmp_buf escape;
+        static counter third;
+        asdk_extractor_init(&jumped);
+        third = (counter){ 0, 0, 0, 0, all.events / 3, &escape };
+        if (!setjmp(escape)) {
+            asdk_extract_value(&jumped, line, n, &counting, &third, &err);
+            CHECK(!"the builder should have jumped out");
+        }
+        asdk_extractor_free(&jumped);
     }
     asdk_extractor_free(&x);
 }

@@ -4,13 +4,17 @@
  *
  * Runs every file given (directories: every file in them), then ITERATIONS random inputs (default 20000)
  * made by mutating those files, or built-in seeds when none are given. Prints the seed, so a failure can be
- * replayed with -s. */
+ * replayed with -s; the input that failed is also written to ./standalone-crash. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sanitizer/common_interface_defs.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +24,32 @@ typedef struct {
 } blob;
 
 static blob *seeds;
+static const char *current;
+static size_t current_len;
+
+/* Called on a failed check (SIGABRT) or a sanitizer report: saves the input being run. */
+static void save_current(void)
+{
+    int fd = open("standalone-crash", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        if (write(fd, current, current_len) < 0) { /* nothing more to do */ }
+        close(fd);
+    }
+}
+
+static void on_abort(int sig)
+{
+    save_current();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void run(const char *data, size_t len)
+{
+    current = data;
+    current_len = len;
+    LLVMFuzzerTestOneInput((const uint8_t *)data, len);
+}
 static size_t nseeds;
 
 static void add_seed(const char *data, size_t len)
@@ -51,7 +81,7 @@ static void load_file(const char *path)
         len += n;
     } while (n > 0);
     fclose(f);
-    LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
+    run(buf, len);
     add_seed(buf, len);
     free(buf);
 }
@@ -142,6 +172,8 @@ int main(int argc, char **argv)
 {
     long iterations = 20000;
     uint64_t seed = 0;
+    signal(SIGABRT, on_abort);
+    __sanitizer_set_death_callback(save_current);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-n") && i + 1 < argc) iterations = atol(argv[++i]);
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
@@ -174,7 +206,7 @@ int main(int argc, char **argv)
         char *input = malloc(len ? len : 1);
         if (!input) abort();
         memcpy(input, buf, len);
-        LLVMFuzzerTestOneInput((const uint8_t *)input, len);
+        run(input, len);
         free(input);
     }
     free(buf);

@@ -4,7 +4,9 @@ require "json"
 require "net/http"
 require "open3"
 require "socket"
-require_relative "../lib/ruby_llm/agent_sdk/testing/fake_server"
+require "tmpdir"
+require "fileutils"
+require_relative "../lib/ruby_llm/agent_sdk/testing"
 
 RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
   let(:turns) { [] }
@@ -93,7 +95,8 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
       expect(names.count("content_block_stop")).to eq(5)
 
       start = events.first[1]["message"]
-      expect(start).to include("role" => "assistant", "content" => [], "stop_reason" => nil, "model" => "claude-sonnet-4-5")
+      expect(start).to include("role" => "assistant", "content" => [], "stop_reason" => nil,
+                               "model" => "claude-sonnet-4-5")
       expect(start["usage"]).to include("input_tokens" => 100, "cache_read_input_tokens" => 7)
 
       delta = events[-2][1]
@@ -134,8 +137,8 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
     res = post("/v1/messages", messages_body(stream: false))
     expect(res["content-length"].to_i).to eq(res.body.bytesize)
     msg = JSON.parse(res.body)
-    expect(msg).to include("type" => "message", "role" => "assistant", "model" => "claude-x", "stop_reason" => "end_turn",
-                           "content" => [{ "type" => "text", "text" => "plain" }])
+    expect(msg).to include("type" => "message", "role" => "assistant", "model" => "claude-x",
+                           "stop_reason" => "end_turn", "content" => [{ "type" => "text", "text" => "plain" }])
     expect(msg["id"]).to start_with("msg_")
 
     msg = JSON.parse(post("/v1/messages", messages_body.except(:stream)).body)
@@ -265,6 +268,25 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
       expect(client.join(2).value).to be_a(Exception)
     end
 
+    it "stop closes idle keep-alive connections and kills a stuck Proc turn within about a second" do
+      server.script([->(_req) { sleep 30 }])
+      idle = TCPSocket.new(uri.host, uri.port)
+      stuck = Thread.new do
+        post("/v1/messages", messages_body)
+      rescue EOFError, SystemCallError => e
+        e
+      end
+      server.wait_for_requests(1)
+      t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      server.stop
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0).to be < 1.5
+      expect(idle.read).to eq("")
+      expect(stuck.join(2).value).to be_a(Exception)
+      expect(server).not_to be_running
+    ensure
+      idle&.close
+    end
+
     it "delay holds the response headers and chunk_delay spaces the events" do
       server.script([{ text: "abc def ghi", delay: 0.3 }, { text: "abc def ghi", chunk_delay: 0.05 }])
       t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -299,12 +321,24 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
     sock.write("POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
     expect(sock.readpartial(100)).to eq("HTTP/1.1 100 Continue\r\n\r\n")
     sock.write("#{(body.bytesize - 5).to_s(16)}\r\n#{body[0...-5]}\r\n5\r\n#{body[-5..]}\r\n0\r\n\r\n")
-    sock.write("POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: #{body.bytesize}\r\n\r\n#{body}")
+    sock.write("POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" \
+               "Content-Length: #{body.bytesize}\r\n\r\n#{body}")
     raw = sock.read # server closes after the second answer
     sock.close
     answers = raw.split(%r{(?=HTTP/1\.1 )})
     expect(answers.size).to eq(2)
     expect(answers.map { |a| JSON.parse(a.split("\r\n\r\n", 2)[1])["content"][0]["text"] }).to eq(%w[first second])
+  end
+
+  it "streams to HTTP/1.0 clients without chunked encoding and closes the connection to end the body" do
+    server.script([{ text: "old client" }])
+    sock = TCPSocket.new(uri.host, uri.port)
+    body = JSON.generate(messages_body)
+    sock.write("POST /v1/messages HTTP/1.0\r\nContent-Length: #{body.bytesize}\r\n\r\n#{body}")
+    head, payload = sock.read.split("\r\n\r\n", 2)
+    sock.close
+    expect(head).not_to match(/transfer-encoding/i)
+    expect(reassemble(sse(payload)).first["text"]).to eq("old client")
   end
 
   it "calls Proc turns with the recorded request" do
@@ -372,8 +406,8 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
 
   it "records requests thread-safely with secrets redacted" do
     server.script(Array.new(8) { |i| { text: "t#{i}" } })
-    Array.new(8) { Thread.new { post("/v1/messages", messages_body, headers: { "authorization" => "Bearer tok-xyz" }) } }
-      .each(&:join)
+    auth = { "authorization" => "Bearer tok-xyz" }
+    Array.new(8) { Thread.new { post("/v1/messages", messages_body, headers: auth) } }.each(&:join)
     reqs = server.wait_for_requests(8, agent: true)
     expect(reqs.size).to eq(8)
     reqs.each do |r|
@@ -384,6 +418,7 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
     end
     expect(reqs.map(&:to_h).to_s).not_to include("sk-secret", "tok-xyz")
     expect { server.wait_for_requests(9, timeout: 0.1) }.to raise_error(described_class::WaitTimeout, /got 8/)
+    expect(server.wait_for_requests(1) { |r| r.headers["authorization"] }.size).to eq(8)
   end
 
   it "rejects malformed turns early" do
@@ -440,6 +475,98 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
       server.script([{ status: 429 }])
       res = post("/v1/chat/completions", body)
       expect([res.code, JSON.parse(res.body)["error"]["type"]]).to eq(%w[429 rate_limit_error])
+    end
+  end
+
+  # The real Claude Code CLI, offline, against the fake server (set CLAUDE_CLI to point at another install).
+  describe "with the real claude CLI" do
+    let(:cli) { ENV["CLAUDE_CLI"] || "/tmp/cli-probe/node_modules/.bin/claude" }
+    let(:turns) { [{ tool_use: { name: "Glob", input: { pattern: "*.txt" } } }, { text: "found them" }] }
+    let(:home) { Dir.mktmpdir("fake-server-home") }
+    let(:cwd) { Dir.mktmpdir("fake-server-cwd") }
+    let(:needle) { "needle-#{Process.pid}-#{rand(10_000)}.txt" }
+    let(:env) do
+      { "ANTHROPIC_BASE_URL" => server.base_url, "ANTHROPIC_API_KEY" => "sk-ant-test-not-a-real-key", "HOME" => home,
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" => "1",
+        # never let a developer's real credentials or provider settings leak into the offline run
+        "ANTHROPIC_AUTH_TOKEN" => nil, "CLAUDE_CODE_OAUTH_TOKEN" => nil, "ANTHROPIC_MODEL" => nil,
+        "CLAUDE_CODE_USE_BEDROCK" => nil, "CLAUDE_CODE_USE_VERTEX" => nil }
+    end
+
+    before do
+      skip "claude CLI not found at #{cli} (set CLAUDE_CLI=/path/to/claude)" unless File.executable?(cli)
+      File.write(File.join(cwd, needle), "hay")
+    end
+
+    after { FileUtils.rm_rf([home, cwd]) }
+
+    # Runs the CLI with a deadline; stdin_lines are written one per line (then stdin stays open until close_after
+    # says so for a parsed stdout message). Returns the parsed stdout messages.
+    def run_cli(args, env:, stdin_lines: nil, close_after: nil, deadline: 60)
+      messages = []
+      Open3.popen3(env, cli, *args, chdir: cwd) do |stdin, stdout, stderr, wait|
+        err = Thread.new { stderr.read }
+        stdin_lines ? stdin_lines.each { |l| stdin.puts(JSON.generate(l)) } : stdin.close
+        reader = Thread.new do
+          stdout.each_line do |line|
+            messages << JSON.parse(line)
+            stdin.close if close_after&.call(messages.last) && !stdin.closed?
+          end
+        end
+        unless wait.join(deadline)
+          Process.kill("KILL", wait.pid)
+          raise "claude did not finish in #{deadline}s; stderr: #{err.value}"
+        end
+        reader.join
+        expect(wait.value).to be_success, "claude failed: #{err.value}"
+      end
+      messages
+    end
+
+    def check_glob_run(messages)
+      tool_use = messages.select { |m| m["type"] == "assistant" }.flat_map { |m| m["message"]["content"] }
+                         .find { |b| b["type"] == "tool_use" }
+      expect(tool_use).to include("name" => "Glob", "input" => { "pattern" => "*.txt" })
+      result = messages.select { |m| m["type"] == "user" }.flat_map { |m| Array(m["message"]["content"]) }
+                       .find { |b| b.is_a?(Hash) && b["type"] == "tool_result" }
+      expect(result["tool_use_id"]).to eq(tool_use["id"])
+      expect(result["content"].to_s).to include(needle)
+      expect(messages.last).to include("type" => "result", "subtype" => "success", "is_error" => false,
+                                       "result" => "found them", "num_turns" => 2)
+
+      first, second = server.agent_requests
+      expect(server.agent_requests.size).to eq(2)
+      expect(first.body["tools"].map { |t| t["name"] }).to include("Glob")
+      sent = second.body["messages"].flat_map { |m| Array(m["content"]) }.select { |b| b.is_a?(Hash) }
+      expect(sent.find { |b| b["type"] == "tool_result" }).to include("tool_use_id" => tool_use["id"])
+      expect(second.headers["x-api-key"]).to eq("[REDACTED]")
+    end
+
+    it "runs a Glob tool round trip in -p mode: two agent-loop requests, the second with the tool result" do
+      messages = run_cli(["-p", "list the txt files", "--output-format", "stream-json", "--verbose",
+                          "--allowedTools", "Glob"], env: env)
+      check_glob_run(messages)
+    end
+
+    def wait_for_side_request
+      server.wait_for_requests(1, timeout: 3) { |r| r.path == "/v1/messages" && !r.agent_turn }
+    rescue described_class::WaitTimeout
+      true # asserted below, with the requests that did arrive
+    end
+
+    it "keeps side requests (session title generation) from consuming turns in stream-json input mode" do
+      messages = run_cli(["--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
+                          "--allowedTools", "Glob", "--system-prompt", ""],
+                         env: env.merge("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" => nil),
+                         stdin_lines: [{ type: "control_request", request_id: "req_1_probe",
+                                         request: { subtype: "initialize" } },
+                                       { type: "user", session_id: "", parent_tool_use_id: nil,
+                                         message: { role: "user", content: "list the txt files" } }],
+                         close_after: ->(m) { m["type"] == "result" && wait_for_side_request })
+      check_glob_run(messages)
+      side = server.requests.select { |r| r.path == "/v1/messages" && !r.agent_turn }
+      expect(side).not_to be_empty
+      expect(side.map { |r| r.body["tools"] }).to all(satisfy { |t| t.nil? || t.empty? })
     end
   end
 

@@ -271,6 +271,14 @@ RSpec.describe RubyLLM::AgentSDK::Native do
       expect(parse({ "type" => 7 }).type).to eq(:unknown)
     end
 
+    it "returns frozen, shared Strings for fields with few distinct values" do
+      a = described_class.parse_message(%({"type":"system","subtype":"init","session_id":"s-42","model":"m","uuid":"u"}))
+      b = described_class.parse_message(%({"type":"result","session_id":"s-42","uuid":"u"}))
+      expect(a.session_id).to be_frozen.and equal(b.session_id)
+      expect([a.subtype, a.model]).to all(be_frozen)
+      expect(a.uuid).not_to be_frozen
+    end
+
     it "keeps the raw line frozen, reusing a frozen UTF-8 argument" do
       line = %({"type":"system"}).freeze
       expect(described_class.parse_message(line).raw).to equal(line)
@@ -332,6 +340,13 @@ RSpec.describe RubyLLM::AgentSDK::Native do
       expect(described_class.parse_json(%({"s":"v"}))["s"]).not_to be_frozen
     end
 
+    it "replaces unpaired surrogate escapes, as yajl decodes them, so every String is valid UTF-8" do
+      v = described_class.parse_json(%({"lo\\udc00":"a\\udc00b","hi":"a\\ud83db"}))
+      expect(v).to eq("lo\uFFFD\uFFFD\uFFFD" => "a\uFFFD\uFFFD\uFFFDb", "hi" => "a?b")
+      expect(v.to_a.flatten).to all(be_valid_encoding)
+      expect(described_class.parse_message(%({"type":"result","result":"x\\udfff"})).content).to eq("x\uFFFD\uFFFD\uFFFD")
+    end
+
     it "rejects nesting deeper than 128 and malformed documents" do
       expect { described_class.parse_json("#{"[" * 129}#{"]" * 129}") }.to raise_error(decode_error, /nested deeper than 128/)
       expect { described_class.parse_json("[1,]") }.to raise_error(decode_error, /invalid JSON/)
@@ -376,5 +391,15 @@ RSpec.describe RubyLLM::AgentSDK::Native do
     expect(h).to eq(JSON.parse(line))
     expect(events.map(&:first)).to eq(%i[too_long line too_long])
     expect(error).to be_a(decode_error)
+  end
+
+  it "keeps working across GC compaction" do
+    skip "GC.compact not supported here" unless GC.respond_to?(:verify_compaction_references)
+    line = %({"type":"assistant","session_id":"s","message":{"content":[{"type":"tool_use","id":"t","name":"Bash","input":{"command":"ls"}}]}})
+    before = described_class.parse_message(line)
+    GC.verify_compaction_references(double_heap: true, toward: :empty)
+    after = described_class.parse_message(line)
+    expect(after.tool_calls).to eq(before.tool_calls)
+    expect(described_class.parse_json(%({"type":1,"input_tokens":2}))).to eq("type" => 1, "input_tokens" => 2)
   end
 end

@@ -3,6 +3,7 @@
 #include "agent_sdk_ext.h"
 #include "json_extract.h"
 
+#include <ruby/ractor.h>
 #include <stdlib.h>
 
 /* ---- cached names ------------------------------------------------------------------------------------ */
@@ -12,7 +13,7 @@ static ID iv_type, iv_subtype, iv_uuid, iv_session_id, iv_content, iv_tool_calls
     iv_usage, iv_total_cost_usd, iv_num_turns, iv_duration_ms, iv_duration_api_ms, iv_is_error, iv_stop_reason,
     iv_parent_tool_use_id, iv_raw;
 static VALUE sym_unknown, sym_id, sym_name, sym_input, sym_line_excerpt;
-static VALUE empty_tool_calls;          /* shared frozen [] */
+static VALUE empty_tool_calls;          /* one frozen, Ractor-shareable [] for every message without tool calls */
 static VALUE cMessage = Qnil;           /* resolved on first use: message.rb may load after the extension */
 static VALUE eJSONDecodeError = Qnil;
 
@@ -83,7 +84,7 @@ static void key_cache_init(void)
 
 /* ---- numbers ----------------------------------------------------------------------------------------- */
 
-/* Calls f on a NUL-terminated copy of s[0, n) (yajl's number text is not terminated). */
+/* Evaluates expr with z pointing to a NUL-terminated copy of s[0, n) (yajl's number text is not terminated). */
 #define WITH_CSTR(s, n, z, expr)                                       \
     do {                                                               \
         char small_[64];                                               \
@@ -229,6 +230,13 @@ static VALUE string_or_nil(const asdk_value *v)
     return v->kind == ASDK_STRING ? rb_utf8_str_new(v->ptr, (long)v->len) : Qnil;
 }
 
+/* For fields with few distinct values (session ids, models, subtypes, tool names): a frozen, deduplicated
+ * String, so a thousand messages of a session share one session_id and allocate nothing for it. */
+static VALUE interned_or_nil(const asdk_value *v)
+{
+    return v->kind == ASDK_STRING ? rb_enc_interned_str(v->ptr, (long)v->len, rb_utf8_encoding()) : Qnil;
+}
+
 static VALUE number_or_nil(const asdk_value *v)
 {
     return v->kind == ASDK_NUMBER ? number_value(v->ptr, v->len) : Qnil;
@@ -258,7 +266,7 @@ static VALUE tool_calls(const asdk_msg_fields *f, VALUE captures)
         VALUE call = rb_hash_new();
         rb_ary_push(calls, call);
         rb_hash_aset(call, sym_id, string_or_nil(&c->id));
-        rb_hash_aset(call, sym_name, string_or_nil(&c->name));
+        rb_hash_aset(call, sym_name, interned_or_nil(&c->name));
         rb_hash_aset(call, sym_input, capture_or_nil(captures, c->input));
     }
     return calls;
@@ -273,27 +281,33 @@ static VALUE parse_message_body(VALUE arg)
 
     const asdk_msg_fields *f = &p->fields;
     VALUE m = rb_obj_alloc(resolve_class(&cMessage, "RubyLLM::AgentSDK::Message"));
-    /* Every ivar is set, in the order message.rb lists them, so all messages look alike to the VM. */
+    /* Only non-nil fields are set: an attr_reader of an unset ivar returns nil just the same, and each
+     * rb_ivar_set costs a table lookup (on short lines, setting all 17 took as long as the parse). */
+#define SET(iv, value)                         \
+    do {                                       \
+        VALUE v_ = (value);                    \
+        if (!NIL_P(v_)) rb_ivar_set(m, iv, v_); \
+    } while (0)
     rb_ivar_set(m, iv_type, type_symbol(&f->type));
-    rb_ivar_set(m, iv_subtype, string_or_nil(&f->subtype));
-    rb_ivar_set(m, iv_uuid, string_or_nil(&f->uuid));
-    rb_ivar_set(m, iv_session_id, string_or_nil(&f->session_id));
-    rb_ivar_set(m, iv_content, string_or_nil(&f->content));
+    SET(iv_subtype, interned_or_nil(&f->subtype));
+    SET(iv_uuid, string_or_nil(&f->uuid));
+    SET(iv_session_id, interned_or_nil(&f->session_id));
+    SET(iv_content, string_or_nil(&f->content));
     rb_ivar_set(m, iv_tool_calls, tool_calls(f, p->b.captures));
-    rb_ivar_set(m, iv_tool_name, string_or_nil(&f->tool_name));
-    rb_ivar_set(m, iv_model, string_or_nil(&f->model));
-    rb_ivar_set(m, iv_usage, capture_or_nil(p->b.captures, f->usage));
-    rb_ivar_set(m, iv_total_cost_usd,
-                f->total_cost_usd.kind == ASDK_NUMBER ? float_value(f->total_cost_usd.ptr, f->total_cost_usd.len)
-                                                      : Qnil);
-    rb_ivar_set(m, iv_num_turns, number_or_nil(&f->num_turns));
-    rb_ivar_set(m, iv_duration_ms, number_or_nil(&f->duration_ms));
-    rb_ivar_set(m, iv_duration_api_ms, number_or_nil(&f->duration_api_ms));
-    rb_ivar_set(m, iv_is_error,
-                f->is_error.kind == ASDK_TRUE ? Qtrue : f->is_error.kind == ASDK_FALSE ? Qfalse : Qnil);
-    rb_ivar_set(m, iv_stop_reason, string_or_nil(&f->stop_reason));
-    rb_ivar_set(m, iv_parent_tool_use_id, string_or_nil(&f->parent_tool_use_id));
+    SET(iv_tool_name, interned_or_nil(&f->tool_name));
+    SET(iv_model, interned_or_nil(&f->model));
+    SET(iv_usage, capture_or_nil(p->b.captures, f->usage));
+    if (f->total_cost_usd.kind == ASDK_NUMBER)
+        rb_ivar_set(m, iv_total_cost_usd, float_value(f->total_cost_usd.ptr, f->total_cost_usd.len));
+    SET(iv_num_turns, number_or_nil(&f->num_turns));
+    SET(iv_duration_ms, number_or_nil(&f->duration_ms));
+    SET(iv_duration_api_ms, number_or_nil(&f->duration_api_ms));
+    if (f->is_error.kind == ASDK_TRUE || f->is_error.kind == ASDK_FALSE)
+        rb_ivar_set(m, iv_is_error, f->is_error.kind == ASDK_TRUE ? Qtrue : Qfalse);
+    SET(iv_stop_reason, interned_or_nil(&f->stop_reason));
+    SET(iv_parent_tool_use_id, interned_or_nil(&f->parent_tool_use_id));
     rb_ivar_set(m, iv_raw, p->str);
+#undef SET
     return m;
 }
 
@@ -371,7 +385,7 @@ void asdk_init_message_parser(VALUE mNative)
     sym_line_excerpt = ID2SYM(rb_intern("line_excerpt"));
     for (size_t i = 0; i < KNOWN_TYPES; i++) known_types[i].sym = ID2SYM(rb_intern(known_types[i].name));
 
-    empty_tool_calls = rb_obj_freeze(rb_ary_new());
+    empty_tool_calls = rb_ractor_make_shareable(rb_ary_new());
     rb_gc_register_mark_object(empty_tool_calls);
     rb_gc_register_address(&cMessage);
     rb_gc_register_address(&eJSONDecodeError);

@@ -2,14 +2,14 @@
  * See json_extract.h.
  *
  * The pass keeps a stack of the few containers it knows (the top object, message, message.content and its
- * blocks, event.delta); any other container is skipped with a counter, and a captured one (usage, tool
- * input) is forwarded event by event to the builder. Key order is free: a content block's text is
- * appended to the join tentatively and rolled back at the end of the block if its "type" says it does
- * not count; a text seen before its block's type waits in a scratch buffer. */
+ * blocks, event.delta); any other container is skipped with a counter (and with yajl's string decoding
+ * switched off, see quiet()), and a captured one (usage, tool input) is forwarded event by event to the
+ * builder. Key order is free: a content block's text is appended to the join tentatively and rolled back at
+ * the end of the block if its "type" says it does not count; a text seen before its block's type waits in
+ * a scratch buffer. */
 #include "json_extract.h"
 
 #include <stdio.h>
-#include <yajl/yajl_parse.h>
 
 #include "utf8.h"
 
@@ -24,10 +24,9 @@ enum slot {
     S_USAGE, S_MESSAGE, S_EVENT, S_M_USAGE, S_M_CONTENT, S_E_DELTA,
     S_BLOCK, S_B_TYPE, S_B_TEXT, S_B_ID, S_B_NAME, S_B_INPUT, S_B_CONTENT, S_B_IS_ERROR,
     S_IBLOCK, S_I_TYPE, S_I_TEXT,
-    S_ALL, /* asdk_extract_value: the root */
-    S_COUNT
+    S_ALL /* asdk_extract_value: the root */
 };
-typedef char slots_fit[(int)S_COUNT <= (int)ASDK_X_SLOTS ? 1 : -1];
+typedef char fields_fit[(int)S_LAST_FIELD < (int)ASDK_X_FIELDS ? 1 : -1];
 
 enum block_type { BT_UNKNOWN, BT_TEXT, BT_TOOL_USE, BT_TOOL_RESULT, BT_OTHER };
 
@@ -78,11 +77,12 @@ static int nomem(asdk_extractor *x)
     return fail(x, ASDK_JSON_NOMEM, "out of memory");
 }
 
-/* yajl decodes an unpaired low surrogate escape ("\udc00") to bytes that are not UTF-8: in the strings that
- * are kept, each such byte becomes U+FFFD. */
+/* yajl decodes an unpaired low surrogate escape ("\udc00") to bytes that are not UTF-8 (ED B0..BF xx; the
+ * text itself was validated and yajl's decoder yields nothing else ill-formed): in the strings that are
+ * kept, each such byte becomes U+FFFD. */
 static int clean_utf8(asdk_extractor *x, const char **s, size_t *n)
 {
-    if (asdk_utf8_valid(*s, *n)) return 1;
+    if (!memchr(*s, 0xED, *n) || asdk_utf8_valid(*s, *n)) return 1;
     x->fix.len = 0;
     for (size_t i = 0; i < *n;) {
         size_t k = asdk_utf8_char(*s + i, *n - i);
@@ -180,6 +180,37 @@ static int set_value(asdk_extractor *x, asdk_value *v, int tok, const char *s, s
     return 1;
 }
 
+/* ---- skipping cheaply --------------------------------------------------------------------------------- */
+
+/* yajl decodes a string with escapes before calling the string or key callback, and only if that callback
+ * is set; it looks the callback up in the table we gave it at every token (yajl 2.x, frozen since 2015). So
+ * while nothing in the text can matter — inside a skipped container, or for the value of a key we ignore —
+ * those callbacks are cleared and yajl only scans. In the CLI's output that skips the tool_use_result copy
+ * of every file read, about half of the decoding work. */
+static int cb_string(void *ctx, const unsigned char *s, size_t n);
+static int cb_map_key(void *ctx, const unsigned char *s, size_t n);
+static int cb_null(void *ctx);
+static int cb_boolean(void *ctx, int v);
+static int cb_number(void *ctx, const char *s, size_t n);
+
+static void quiet(asdk_extractor *x)
+{
+    x->cbs.yajl_null = NULL;
+    x->cbs.yajl_boolean = NULL;
+    x->cbs.yajl_number = NULL;
+    x->cbs.yajl_string = NULL;
+    x->cbs.yajl_map_key = NULL;
+}
+
+static void loud(asdk_extractor *x)
+{
+    x->cbs.yajl_null = cb_null;
+    x->cbs.yajl_boolean = cb_boolean;
+    x->cbs.yajl_number = cb_number;
+    x->cbs.yajl_string = cb_string;
+    x->cbs.yajl_map_key = cb_map_key;
+}
+
 /* ---- the frame stack --------------------------------------------------------------------------------- */
 
 static unsigned char element_slot(const asdk_extractor *x)
@@ -208,7 +239,6 @@ static int builder_failed(asdk_extractor *x)
 
 static int capture_begin(asdk_extractor *x, unsigned char slot)
 {
-    x->capture_slot = slot;
     int n = x->captures++;
     switch (slot) {
     case S_USAGE: x->usage_top = n; break;
@@ -369,6 +399,7 @@ static int on_start(asdk_extractor *x, int is_map)
         break;
     }
     x->skip = 1;
+    quiet(x);
     return 1;
 }
 
@@ -380,7 +411,10 @@ static int on_end(asdk_extractor *x, int is_map)
         return --x->capture ? 1 : capture_end(x);
     }
     if (x->skip) {
-        if (!--x->skip) x->slot = element_slot(x);
+        if (!--x->skip) {
+            loud(x);
+            x->slot = element_slot(x);
+        }
         return 1;
     }
     unsigned char frame = x->frames[--x->nframes];
@@ -400,11 +434,12 @@ static int on_key(asdk_extractor *x, const char *s, size_t n)
     if (x->skip) return 1;
     x->slot = S_NONE;
     for (const struct key *k = frame_keys[x->frames[x->nframes - 1]]; k->name; k++) {
-        if (k->len == n && memcmp(k->name, s, n) == 0) {
+        if (k->len == n && k->name[0] == s[0] && memcmp(k->name, s, n) == 0) {
             x->slot = k->slot;
             break;
         }
     }
+    x->cbs.yajl_string = x->slot == S_NONE ? NULL : cb_string; /* an ignored string need not be decoded */
     return 1;
 }
 
@@ -423,11 +458,54 @@ static const yajl_callbacks callbacks = {
     cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
 };
 
+/* ---- yajl's memory ----------------------------------------------------------------------------------- */
+
+/* yajl makes half a dozen small allocations per handle (handle, lexer, state stack, decode buffer), and
+ * there is a handle per line: they are carved from a pool inside the extractor (usually on the caller's
+ * stack) and never freed one by one. A block carries its size in a 16-byte header, for realloc. */
+#define POOL_HEADER 16
+
+static int in_pool(const asdk_extractor *x, const void *p)
+{
+    return (const char *)p >= x->pool.bytes && (const char *)p < x->pool.bytes + ASDK_X_POOL;
+}
+
+static void *pool_malloc(void *ctx, size_t n)
+{
+    asdk_extractor *x = ctx;
+    size_t need = POOL_HEADER + ((n + 15) & ~(size_t)15);
+    if (n > ASDK_X_POOL || need > ASDK_X_POOL - x->pool_used) return malloc(n);
+    char *block = x->pool.bytes + x->pool_used;
+    memcpy(block, &n, sizeof n);
+    x->pool_used += need;
+    return block + POOL_HEADER;
+}
+
+static void *pool_realloc(void *ctx, void *p, size_t n)
+{
+    if (!p) return pool_malloc(ctx, n);
+    if (!in_pool(ctx, p)) return realloc(p, n);
+    size_t old;
+    memcpy(&old, (char *)p - POOL_HEADER, sizeof old);
+    if (n <= old) return p;
+    void *q = pool_malloc(ctx, n);
+    if (q) memcpy(q, p, old);
+    return q;
+}
+
+static void pool_free(void *ctx, void *p)
+{
+    if (!in_pool(ctx, p)) free(p);
+}
+
 /* ---- passes ------------------------------------------------------------------------------------------ */
 
 void asdk_extractor_init(asdk_extractor *x)
 {
-    memset(x, 0, sizeof *x);
+    /* Only what free() looks at: each pass sets up the rest (the pool alone is 6 KiB). */
+    static const asdk_buf empty = { NULL, 0, 0 };
+    x->yajl = NULL;
+    x->arena = x->join = x->scratch = x->calls = x->fix = empty;
 }
 
 void asdk_extractor_free(asdk_extractor *x)
@@ -448,7 +526,6 @@ static void reset(asdk_extractor *x, const asdk_builder *b, void *ud, asdk_json_
     x->b = b;
     x->ud = ud;
     x->err = err;
-    x->full = full;
     x->depth = x->skip = x->capture = x->captures = x->nframes = 0;
     x->slot = full ? S_ALL : S_NONE;
     x->has_mcontent = x->tool_error = 0;
@@ -463,7 +540,10 @@ static void reset(asdk_extractor *x, const asdk_builder *b, void *ud, asdk_json_
 static int run(asdk_extractor *x, const char *json, size_t len)
 {
     if (!asdk_utf8_valid(json, len)) return fail(x, ASDK_JSON_UTF8, "invalid UTF-8"), -1;
-    x->yajl = yajl_alloc(&callbacks, NULL, x);
+    x->cbs = callbacks;
+    x->pool_used = 0;
+    yajl_alloc_funcs afs = { pool_malloc, pool_realloc, pool_free, x };
+    x->yajl = yajl_alloc(&x->cbs, &afs, x);
     if (!x->yajl) return nomem(x), -1;
     yajl_status st = yajl_parse(x->yajl, (const unsigned char *)json, len);
     if (st == yajl_status_ok) st = yajl_complete_parse(x->yajl);
@@ -485,7 +565,7 @@ static int run(asdk_extractor *x, const char *json, size_t len)
 
 static void resolve(const asdk_buf *arena, asdk_value *v)
 {
-    if (v->kind == ASDK_STRING || v->kind == ASDK_NUMBER) v->ptr = arena->ptr + v->off;
+    if (v->kind == ASDK_STRING || v->kind == ASDK_NUMBER) v->ptr = v->len ? arena->ptr + v->off : "";
 }
 
 static int is_string(const asdk_value *v, const char *lit, size_t n)

@@ -17,6 +17,7 @@
 #define ASDK_JSON_EXTRACT_H
 
 #include <stddef.h>
+#include <yajl/yajl_parse.h>
 
 #include "asdk_buf.h"
 
@@ -85,7 +86,7 @@ typedef struct {
 } asdk_msg_fields;
 
 /* Slots and contexts of the pass; private. */
-enum { ASDK_X_SLOTS = 40, ASDK_X_FRAMES = 8 };
+enum { ASDK_X_FIELDS = 20, ASDK_X_FRAMES = 8, ASDK_X_POOL = 6144 };
 
 typedef struct {
     unsigned char type;               /* block type, from its first "type" key */
@@ -100,22 +101,21 @@ typedef struct {
 /* Holds the yajl handle and the buffers of one pass. Initialise with asdk_extractor_init, release with
  * asdk_extractor_free (also after a longjmp out of a builder callback). Private fields below. */
 typedef struct {
-    void *yajl;
+    yajl_handle yajl;
+    yajl_callbacks cbs;       /* yajl reads this table at every token: see quiet() in json_extract.c */
     const asdk_builder *b;
     void *ud;
     asdk_json_error *err;
-    int full;                 /* asdk_extract_value: the whole document is one capture */
     int depth;                /* current nesting depth */
     int skip;                 /* > 0: inside an ignored container, at this relative depth */
     int capture;              /* > 0: inside a captured container, at this relative depth */
     int captures;             /* captures begun */
-    unsigned char capture_slot;
     unsigned char slot;       /* what the next value is */
     unsigned char has_mcontent, tool_error;
     int nframes;
     unsigned char frames[ASDK_X_FRAMES];
     asdk_x_block blocks[2];   /* message.content[i] and message.content[i].content[j] */
-    asdk_value raw[ASDK_X_SLOTS];
+    asdk_value raw[ASDK_X_FIELDS];  /* scalar fields by slot */
     int usage_top, usage_message;
     asdk_buf arena;           /* bytes of scalar fields */
     asdk_buf join;            /* message.content text, pieces joined with "\n" */
@@ -123,6 +123,12 @@ typedef struct {
     asdk_buf scratch;         /* block texts seen before their block's type */
     asdk_buf calls;           /* asdk_tool_call[] */
     asdk_buf fix;             /* a kept string with ill-formed UTF-8 replaced */
+    size_t pool_used;         /* yajl's small allocations come from pool, the rest from malloc */
+    union {
+        char bytes[ASDK_X_POOL];
+        long double align_;
+        void *align_p_;
+    } pool;
 } asdk_extractor;
 
 void asdk_extractor_init(asdk_extractor *x);

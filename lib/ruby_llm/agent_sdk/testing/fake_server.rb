@@ -10,10 +10,10 @@ module RubyLLM
     module Testing
       # A scripted, offline stand-in for the Anthropic Messages API (and OpenAI-compatible chat completions) for
       # the demo and the test suite. Plain stdlib; one thread per connection; HTTP/1.1 keep-alive; SSE over
-      # chunked encoding. See README of the Testing namespace / the turn keys in FakeServer::Turn::KEYS.
+      # chunked encoding. Turn keys: FakeServer::Turn::KEYS; faults: FakeServer::Turn::FAULTS.
       #
-      #   FakeServer.open([{ tool_use: { name: "Glob", input: { pattern: "*.txt" } } }, { text: "found them" }]) do |srv|
-      #     run_agent(base_url: srv.base_url)
+      #   FakeServer.open([{ tool_use: { name: "Glob", input: { pattern: "*.txt" } } }, { text: "found" }]) do |srv|
+      #     run_agent(base_url: srv.base_url)   # ANTHROPIC_BASE_URL for the CLI
       #     srv.agent_requests.size # => 2
       #   end
       class FakeServer
@@ -52,10 +52,12 @@ module RubyLLM
           next true unless req.headers["user-agent"].to_s.start_with?("claude-cli/")
 
           body = req.body
-          first = body["messages"].is_a?(Array) && body["messages"].first.is_a?(Hash) ? body["messages"].first["content"] : nil
+          tools, thinking, messages = body.values_at("tools", "thinking", "messages")
+          first = messages.is_a?(Array) && messages.first.is_a?(Hash) ? messages.first["content"] : nil
           first = first.first["text"] if first.is_a?(Array) && first.first.is_a?(Hash)
-          (body["tools"].is_a?(Array) && !body["tools"].empty?) || body.key?("context_management") ||
-            %w[enabled adaptive].include?(body.dig("thinking", "type")) || first.to_s.start_with?("<system-reminder>")
+          (tools.is_a?(Array) && !tools.empty?) || body.key?("context_management") ||
+            (thinking.is_a?(Hash) && %w[enabled adaptive].include?(thinking["type"])) ||
+            first.to_s.start_with?("<system-reminder>")
         end
 
         def self.open(turns = [], **options)
@@ -158,12 +160,13 @@ module RubyLLM
           self
         end
 
-        # Blocks until at least n requests (agent-loop requests with agent: true) were received; returns them all.
-        def wait_for_requests(count, timeout: 5, agent: false)
+        # Blocks until at least `count` requests were received (only agent-loop ones with agent: true, only those
+        # the block accepts when given); returns them. Raises WaitTimeout listing what did arrive.
+        def wait_for_requests(count, timeout: 5, agent: false, &filter)
           deadline = monotonic + timeout
           @lock.synchronize do
             loop do
-              got = agent ? @requests.select(&:agent_turn) : @requests.dup
+              got = @requests.select { |r| (!agent || r.agent_turn) && (!filter || filter.call(r)) }
               return got if got.size >= count
 
               left = deadline - monotonic
@@ -195,9 +198,11 @@ module RubyLLM
               conn = HTTPConnection.new(socket, max_body: @max_body, id: @connection_count += 1)
               @conns[Thread.new { serve(conn) }] = conn
             end
+          rescue SystemCallError
+            sleep 0.01 # a client that reset before accept, or out of descriptors: keep serving
+          rescue IOError
+            break
           end
-        rescue IOError, SystemCallError
-          nil
         end
 
         def serve(conn)
@@ -235,7 +240,7 @@ module RubyLLM
           return count_tokens(conn, req) if route == :count_tokens
 
           turn = take_turn(req)
-          answer(conn, route, req, turn)
+          answer(conn, route, req, turn) && turn.headers["connection"] != "close"
         rescue Stopping, IOError, SystemCallError
           raise
         rescue StandardError => e
@@ -247,7 +252,8 @@ module RubyLLM
         def misc(conn, req, route)
           record(req)
           if req.path == "/" && %w[GET HEAD].include?(req.method)
-            conn.respond(200, { "content-type" => "text/plain" }, "fake model server\n", head_only: req.method == "HEAD")
+            conn.respond(200, { "content-type" => "text/plain" }, "fake model server\n",
+                         head_only: req.method == "HEAD")
             return true
           end
           status = route ? 405 : 404
@@ -286,8 +292,10 @@ module RubyLLM
         def answer(conn, route, req, turn)
           pause(turn.delay)
           return conn.reset! && false if turn.fault == :reset_before_headers
-          return send_error(conn, route, turn.status, turn.error[:message], type: turn.error[:type],
-                                                                               headers: turn.headers) if turn.error?
+          if turn.error?
+            return send_error(conn, route, turn.status, turn.error[:message], type: turn.error[:type],
+                                                                              headers: turn.headers)
+          end
 
           msg = turn.message(req)
           if req.body["stream"] == true
@@ -334,7 +342,7 @@ module RubyLLM
           end
           if turn.fault == :error_event
             error = turn.error
-            conn.write_chunk(route == :chat ? sse(nil, { error: error.merge(code: nil) }) : sse("error", { type: "error", error: error }))
+            conn.write_chunk(route == :chat ? sse(nil, { error: error }) : sse("error", type: "error", error: error))
           end
           conn.finish_chunked
           true

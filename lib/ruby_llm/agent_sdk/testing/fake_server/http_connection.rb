@@ -39,6 +39,8 @@ module RubyLLM
             @socket = socket
             @id = id
             @max_body = max_body
+            @version = "1.1"
+            @unframed = false
             @socket.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
             @socket.sync = true
           end
@@ -53,12 +55,16 @@ module RubyLLM
             raise Refused.new(400, "malformed request line") unless m
             raise Refused.new(505, "unsupported HTTP version #{m[3]}") unless %w[1.0 1.1].include?(m[3])
 
+            @version = m[3]
+            @unframed = false
             incoming = Incoming.new(method: m[1], target: m[2], version: m[3], headers: read_headers)
             incoming.body = read_body(incoming.headers)
             incoming
           end
 
           def keep_alive?(incoming)
+            return false if @unframed
+
             tokens = incoming.headers["connection"].to_s.downcase.split(/\s*,\s*/)
             incoming.version == "1.1" ? !tokens.include?("close") : tokens.include?("keep-alive")
           end
@@ -75,16 +81,21 @@ module RubyLLM
             @socket.write(head << "\r\n")
           end
 
+          # A body of unknown length: chunked for HTTP/1.1; for HTTP/1.0 clients, unframed and ended by closing.
           def start_chunked(status, headers)
-            write_head(status, headers.merge("transfer-encoding" => "chunked"))
+            @unframed = @version == "1.0"
+            framing = @unframed ? { "connection" => "close" } : { "transfer-encoding" => "chunked" }
+            write_head(status, headers.merge(framing))
           end
 
           def write_chunk(data)
-            @socket.write("#{data.bytesize.to_s(16)}\r\n#{data}\r\n") unless data.empty?
+            return if data.empty?
+
+            @socket.write(@unframed ? data : "#{data.bytesize.to_s(16)}\r\n#{data}\r\n")
           end
 
           def finish_chunked
-            @socket.write("0\r\n\r\n")
+            @socket.write("0\r\n\r\n") unless @unframed
           end
 
           # Abortive close: SO_LINGER 0 makes the kernel send RST instead of FIN.

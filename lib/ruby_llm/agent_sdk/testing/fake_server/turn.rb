@@ -41,19 +41,22 @@ module RubyLLM
             end
           end
 
+          # Procs stay Procs (called per request); Hashes are validated now.
           def self.check!(turn)
             turn.respond_to?(:call) ? turn : new(turn)
           end
 
           def initialize(hash)
-            raise ArgumentError, "a fake server turn must be a Hash or a Proc, got #{hash.inspect}" unless hash.is_a?(Hash)
+            raise ArgumentError, "a fake server turn is a Hash or a Proc, got #{hash.inspect}" unless hash.is_a?(Hash)
 
-            @h = hash.to_h { |k, v| [k.to_sym, v] }
+            @h = symbolize(hash)
             unknown = @h.keys - KEYS
-            raise ArgumentError, "unknown fake server turn key(s) #{unknown.inspect}; known: #{KEYS.inspect}" if unknown.any?
+            raise ArgumentError, "unknown fake server turn key(s) #{unknown.inspect}; known: #{KEYS}" if unknown.any?
 
             @fault = @h[:fault]&.to_sym
-            raise ArgumentError, "unknown fault #{@fault.inspect}; known: #{FAULTS.inspect}" if @fault && !FAULTS.include?(@fault)
+            if @fault && !FAULTS.include?(@fault)
+              raise ArgumentError, "unknown fault #{@fault.inspect}; known: #{FAULTS}"
+            end
 
             @status = Integer(@h.fetch(:status, 200))
             @headers = (@h[:headers] || {}).to_h { |k, v| [k.to_s.downcase, v.to_s] }
@@ -74,6 +77,7 @@ module RubyLLM
             { type: type, message: given[:message] || default_error_message(type) }
           end
 
+          # How many events go out before a mid-stream fault: `fault_after:`, else half of them (at least one).
           def fault_after(total)
             @h[:fault_after] ? Integer(@h[:fault_after]).clamp(0, total) : [total / 2, 1].max
           end
@@ -99,19 +103,20 @@ module RubyLLM
                               usage: msg[:usage].merge(output_tokens: 1))
             out = [["message_start", { type: "message_start", message: start }], ["ping", { type: "ping" }]]
             msg[:content].each_with_index { |block, i| out.concat(block_events(block, i)) }
-            out << ["message_delta", { type: "message_delta",
-                                       delta: { stop_reason: msg[:stop_reason], stop_sequence: msg[:stop_sequence] },
-                                       usage: msg[:usage] }]
+            out << ["message_delta", { type: "message_delta", usage: msg[:usage],
+                                       delta: { stop_reason: msg[:stop_reason], stop_sequence: msg[:stop_sequence] } }]
             out << ["message_stop", { type: "message_stop" }]
           end
 
-          # OpenAI chat.completion.chunk payloads (without the final [DONE]).
+          # OpenAI chat.completion.chunk payloads (the caller adds the final [DONE]).
           def chunks(msg)
             base = { id: "chatcmpl-#{msg[:id]}", object: "chat.completion.chunk", created: Time.now.to_i,
                      model: msg[:model] }
-            choice = ->(delta, finish = nil) { base.merge(choices: [{ index: 0, delta: delta, finish_reason: finish }]) }
+            choice = lambda do |delta, finish = nil|
+              base.merge(choices: [{ index: 0, delta: delta, finish_reason: finish }])
+            end
             out = [choice.call({ role: "assistant", content: "" })]
-            text_blocks(msg).each { |t| pieces(t).each { |p| out << choice.call({ content: p }) } }
+            text_blocks(msg).each { |t| words(t).each { |p| out << choice.call({ content: p }) } }
             tool_calls(msg).each_with_index do |call, i|
               out << choice.call({ tool_calls: [{ index: i, id: call[:id], type: "function",
                                                   function: { name: call[:function][:name], arguments: "" } }] })
@@ -126,7 +131,8 @@ module RubyLLM
           # OpenAI non-streaming chat.completion.
           def completion(msg)
             calls = tool_calls(msg)
-            message = { role: "assistant", content: text_blocks(msg).join.then { |t| t.empty? && calls.any? ? nil : t } }
+            text = text_blocks(msg).join
+            message = { role: "assistant", content: text.empty? && calls.any? ? nil : text }
             message[:tool_calls] = calls if calls.any?
             { id: "chatcmpl-#{msg[:id]}", object: "chat.completion", created: Time.now.to_i, model: msg[:model],
               choices: [{ index: 0, message: message, finish_reason: finish_reason(msg) }], usage: openai_usage(msg) }
@@ -151,13 +157,13 @@ module RubyLLM
             ["fake-signature:#{SecureRandom.hex(8)}"].pack("m0")
           end
 
+          # Given usage wins; otherwise ~4 bytes a token of the request body and of the produced content.
           def usage(request, content)
-            given = symbolize(@h[:usage] || {})
             out_bytes = content.sum { |b| (b[:text] || b[:thinking] || JSON.generate(b[:input] || {})).bytesize }
             defaults = { input_tokens: [request.raw_body.to_s.bytesize / 4, 1].max,
                          cache_creation_input_tokens: 0, cache_read_input_tokens: 0,
                          output_tokens: [out_bytes / 4, 1].max }
-            defaults.merge(given.slice(*USAGE_KEYS)).transform_values { |v| Integer(v) }
+            defaults.merge(symbolize(@h[:usage] || {}).slice(*USAGE_KEYS)).transform_values { |v| Integer(v) }
           end
 
           def block_events(block, index)
@@ -165,17 +171,22 @@ module RubyLLM
             start, deltas =
               case block[:type]
               when "text"
-                [{ type: "text", text: "" }, pieces(block[:text]).map { |p| delta.call({ type: "text_delta", text: p }) }]
+                [{ type: "text", text: "" }, words(block[:text]).map { |p| delta.call(type: "text_delta", text: p) }]
               when "thinking"
                 [{ type: "thinking", thinking: "" },
-                 pieces(block[:thinking]).map { |p| delta.call({ type: "thinking_delta", thinking: p }) } <<
-                   delta.call({ type: "signature_delta", signature: block[:signature] })]
-              else
-                [block.merge(input: {}),
-                 ["", *pieces(JSON.generate(block[:input]))].map { |p| delta.call({ type: "input_json_delta", partial_json: p }) }]
+                 words(block[:thinking]).map { |p| delta.call(type: "thinking_delta", thinking: p) } <<
+                   delta.call(type: "signature_delta", signature: block[:signature])]
+              else # tool_use: the first input_json_delta is empty, as the real API sends it
+                fragments = ["", *pieces(JSON.generate(block[:input]))]
+                [block.merge(input: {}), fragments.map { |p| delta.call(type: "input_json_delta", partial_json: p) }]
               end
             [["content_block_start", { type: "content_block_start", index: index, content_block: start }], *deltas,
              ["content_block_stop", { type: "content_block_stop", index: index }]]
+          end
+
+          # Text streams one word (with its trailing whitespace) per delta, so `chunk_delay` scales with its length.
+          def words(str)
+            str.to_s.scan(/\S+\s*|\s+/)
           end
 
           # Splits a string into a few character-aligned pieces (so every delta is valid UTF-8).
@@ -192,8 +203,7 @@ module RubyLLM
 
           def tool_calls(msg)
             msg[:content].select { |b| b[:type] == "tool_use" }.map do |b|
-              { id: b[:id], type: "function",
-                function: { name: b[:name], arguments: JSON.generate(b[:input]) } }
+              { id: b[:id], type: "function", function: { name: b[:name], arguments: JSON.generate(b[:input]) } }
             end
           end
 
