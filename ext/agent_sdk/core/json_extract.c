@@ -545,6 +545,8 @@ static int run(asdk_extractor *x, const char *json, size_t len)
     yajl_alloc_funcs afs = { pool_malloc, pool_realloc, pool_free, x };
     x->yajl = yajl_alloc(&x->cbs, &afs, x);
     if (!x->yajl) return nomem(x), -1;
+    /* The whole text was just validated, more strictly than yajl would: don't decode UTF-8 a second time. */
+    yajl_config(x->yajl, yajl_dont_validate_strings, 1);
     yajl_status st = yajl_parse(x->yajl, (const unsigned char *)json, len);
     if (st == yajl_status_ok) st = yajl_complete_parse(x->yajl);
     if (st == yajl_status_error) {

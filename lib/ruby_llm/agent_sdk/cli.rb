@@ -175,6 +175,9 @@ module RubyLLM
       def write_json(hash)
         line = "#{JSON.generate(hash)}\n"
         @write_mutex.synchronize { @child.write(line) }
+      rescue CLIConnectionError
+        raise_for_exit if @child.wait(1) # a CLI that died says why (exit code, stderr); else the pipe error stands
+        raise
       end
 
       def next_request_id
