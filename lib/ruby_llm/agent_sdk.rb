@@ -12,6 +12,7 @@ require_relative "agent_sdk/child_process"
 require_relative "agent_sdk/cli"
 require_relative "agent_sdk/query"
 require_relative "agent_sdk/client"
+require_relative "agent_sdk/pricing"
 
 module RubyLLM
   # Run LLM agents from Ruby: RubyLLM::AgentSDK.query(prompt, **options) { |message| … }
