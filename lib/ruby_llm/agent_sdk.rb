@@ -13,6 +13,7 @@ require_relative "agent_sdk/cli"
 require_relative "agent_sdk/query"
 require_relative "agent_sdk/client"
 require_relative "agent_sdk/pricing"
+require_relative "agent_sdk/session_store"
 
 module RubyLLM
   # Run LLM agents from Ruby: RubyLLM::AgentSDK.query(prompt, **options) { |message| … }

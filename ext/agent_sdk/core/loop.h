@@ -26,8 +26,6 @@
 #include "budget.h"
 #include "turn.h"
 
-typedef enum { ASDK_PROVIDER_ANTHROPIC = 1, ASDK_PROVIDER_OPENAI = 2 } asdk_provider;
-
 typedef enum { ASDK_LOOP_SEND = 1, ASDK_LOOP_SLEEP, ASDK_LOOP_TOOLS, ASDK_LOOP_DONE } asdk_loop_state;
 
 typedef struct {
