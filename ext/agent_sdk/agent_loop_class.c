@@ -4,7 +4,7 @@
  * No Ruby code runs inside the core: emitted lines are collected in C during a step and yielded to the block
  * after the step returns, in order. */
 #include "agent_sdk_ext.h"
-#include "loop.h"
+#include "loop_config.h"
 
 #include <time.h>
 
@@ -121,6 +121,45 @@ static int64_t opt_i64(VALUE h, const char *key, int64_t dflt)
     return NIL_P(v) ? dflt : NUM2LL(v);
 }
 
+void asdk_loop_config_from_hash(VALUE config, asdk_loop_config *c, asdk_price *price)
+{
+    Check_Type(config, T_HASH);
+    memset(c, 0, sizeof *c);
+    VALUE provider = opt(config, "provider");
+    c->provider = NIL_P(provider) || provider == sym_anthropic ? ASDK_PROVIDER_ANTHROPIC
+                 : provider == sym_openai                    ? ASDK_PROVIDER_OPENAI
+                                                             : 0;
+    c->model = opt_str(config, "model");
+    c->prompt = opt_str(config, "prompt");
+    c->system_prompt = opt_str(config, "system_prompt");
+    c->tools_json = opt_str(config, "tools_json");
+    c->tool_names_json = opt_str(config, "tool_names_json");
+    c->session_id = opt_str(config, "session_id");
+    c->cwd = opt_str(config, "cwd");
+    c->transcript_json = opt_str(config, "transcript_json");
+    c->max_turns = (int)opt_i64(config, "max_turns", 0);
+    c->max_budget_micros = opt_i64(config, "max_budget_micros", 0);
+    c->max_tokens = opt_i64(config, "max_tokens", 0);
+    c->max_output_tokens = (int)opt_i64(config, "max_output_tokens", 4096);
+    c->max_retries = (int)opt_i64(config, "max_retries", 2);
+    c->prompt_caching = RTEST(opt(config, "prompt_caching"));
+    c->include_partial = RTEST(opt(config, "include_partial"));
+    VALUE stream = opt(config, "stream");
+    c->stream = NIL_P(stream) ? 1 : RTEST(stream);
+
+    VALUE pv = opt(config, "price");
+    if (!NIL_P(pv)) {
+        Check_Type(pv, T_ARRAY);
+        if (RARRAY_LEN(pv) != 5) rb_raise(rb_eArgError, "price must have 5 entries");
+        price->input = NUM2LL(rb_ary_entry(pv, 0));
+        price->cache_write_5m = NUM2LL(rb_ary_entry(pv, 1));
+        price->cache_write_1h = NUM2LL(rb_ary_entry(pv, 2));
+        price->cache_read = NUM2LL(rb_ary_entry(pv, 3));
+        price->output = NUM2LL(rb_ary_entry(pv, 4));
+        c->price = price;
+    }
+}
+
 static VALUE al_alloc(VALUE klass)
 {
     agent_loop *a;
@@ -138,41 +177,9 @@ static VALUE al_initialize(VALUE self, VALUE config)
     if (a->loop) rb_raise(rb_eRuntimeError, "AgentLoop already initialised");
     Check_Type(config, T_HASH);
 
-    asdk_loop_config c = {0};
-    VALUE provider = opt(config, "provider");
-    c.provider = NIL_P(provider) || provider == sym_anthropic ? ASDK_PROVIDER_ANTHROPIC
-                 : provider == sym_openai                    ? ASDK_PROVIDER_OPENAI
-                                                             : 0;
-    c.model = opt_str(config, "model");
-    c.prompt = opt_str(config, "prompt");
-    c.system_prompt = opt_str(config, "system_prompt");
-    c.tools_json = opt_str(config, "tools_json");
-    c.tool_names_json = opt_str(config, "tool_names_json");
-    c.session_id = opt_str(config, "session_id");
-    c.cwd = opt_str(config, "cwd");
-    c.transcript_json = opt_str(config, "transcript_json");
-    c.max_turns = (int)opt_i64(config, "max_turns", 0);
-    c.max_budget_micros = opt_i64(config, "max_budget_micros", 0);
-    c.max_tokens = opt_i64(config, "max_tokens", 0);
-    c.max_output_tokens = (int)opt_i64(config, "max_output_tokens", 4096);
-    c.max_retries = (int)opt_i64(config, "max_retries", 2);
-    c.prompt_caching = RTEST(opt(config, "prompt_caching"));
-    c.include_partial = RTEST(opt(config, "include_partial"));
-    VALUE stream = opt(config, "stream");
-    c.stream = NIL_P(stream) ? 1 : RTEST(stream);
-
+    asdk_loop_config c;
     asdk_price price;
-    VALUE pv = opt(config, "price");
-    if (!NIL_P(pv)) {
-        Check_Type(pv, T_ARRAY);
-        if (RARRAY_LEN(pv) != 5) rb_raise(rb_eArgError, "price must have 5 entries");
-        price.input = NUM2LL(rb_ary_entry(pv, 0));
-        price.cache_write_5m = NUM2LL(rb_ary_entry(pv, 1));
-        price.cache_write_1h = NUM2LL(rb_ary_entry(pv, 2));
-        price.cache_read = NUM2LL(rb_ary_entry(pv, 3));
-        price.output = NUM2LL(rb_ary_entry(pv, 4));
-        c.price = &price;
-    }
+    asdk_loop_config_from_hash(config, &c, &price);
 
     char err[256];
     asdk_loop_io io = { io_emit, io_now_ms, io_random, a };
