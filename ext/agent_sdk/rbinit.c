@@ -19,4 +19,5 @@ RUBY_FUNC_EXPORTED void Init_agent_sdk(void)
     asdk_init_line_reader(mNative);
     asdk_init_message_parser(mNative);
     asdk_init_agent_loop(mNative);
+    asdk_init_http(mNative);
 }
