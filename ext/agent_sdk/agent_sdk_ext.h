@@ -8,6 +8,7 @@
 void asdk_init_line_reader(VALUE mNative);
 void asdk_init_message_parser(VALUE mNative);
 void asdk_init_agent_loop(VALUE mNative);
+void asdk_init_runner(VALUE mNative);
 void asdk_init_http(VALUE mNative);
 void asdk_init_sse_parser(VALUE mNative);
 void asdk_init_stream_assembler(VALUE mNative);

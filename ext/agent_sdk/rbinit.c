@@ -19,6 +19,7 @@ RUBY_FUNC_EXPORTED void Init_agent_sdk(void)
     asdk_init_line_reader(mNative);
     asdk_init_message_parser(mNative);
     asdk_init_agent_loop(mNative);
+    asdk_init_runner(mNative);
     asdk_init_http(mNative);
     asdk_init_sse_parser(mNative);
     asdk_init_stream_assembler(mNative);

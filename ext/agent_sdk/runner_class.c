@@ -385,6 +385,7 @@ static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
         rb_raise(rb_eNoMemError, "runner");
     }
     r->slots[r->nslots++] = s;
+    asdk_loop_start(s->loop); /* the init line waits in s->lines; nothing is sent before #run delivers it */
     RB_GC_GUARD(config);
     RB_GC_GUARD(headers);
     return SIZET2NUM(r->nslots - 1);
