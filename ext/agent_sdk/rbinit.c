@@ -18,4 +18,5 @@ RUBY_FUNC_EXPORTED void Init_agent_sdk(void)
     VALUE mNative = rb_define_module_under(mAgentSDK, "Native");
     asdk_init_line_reader(mNative);
     asdk_init_message_parser(mNative);
+    asdk_init_tool_registry(mNative);
 }

@@ -24,13 +24,15 @@ module RubyLLM
         add_dirs: :directory_list, env: :env, settings: :settings, include_partial_messages: :boolean,
         extra_args: :extra_args, max_buffer_size: :positive_integer, stderr: :callable,
         hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
-        control_timeout: :positive_number, close_timeout: :positive_number
+        control_timeout: :positive_number, close_timeout: :positive_number,
+        tools: :tools, context: :anything, tool_timeout: :positive_number, tool_result_max_bytes: :positive_integer
       }.freeze
 
       DEFAULTS = { transport: :cli, max_buffer_size: DEFAULT_MAX_BUFFER_SIZE, strict_parsing: false,
                    control_timeout: 60.0, close_timeout: 10.0, fork_session: false, continue_conversation: false,
                    include_partial_messages: false, allowed_tools: [].freeze, disallowed_tools: [].freeze,
-                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze }.freeze
+                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze, tools: [].freeze,
+                   tool_result_max_bytes: ToolRunner::DEFAULT_RESULT_MAX_BYTES }.freeze
 
       SCHEMA.each_key { |name| define_method(name) { @values[name] } }
 
@@ -135,11 +137,22 @@ module RubyLLM
         value.respond_to?(:call) ? value : invalid(name, value, "something that responds to #call")
       end
 
+      def check_anything(_name, value)
+        value
+      end
+
+      # Tool subclasses with distinct tool names.
+      def check_tools(name, value)
+        list = Array(value)
+        unless list.all? { |tool| tool.is_a?(Class) && tool < Tool }
+          invalid(name, value, "an Array of RubyLLM::AgentSDK::Tool subclasses")
+        end
+        ToolRunner.index(list).values.freeze
+      end
+
       def check_hooks(name, value)
         invalid(name, value, "a Hash of event => [{matcher:, handler:}]") unless value.is_a?(Hash)
-        value.to_h do |event, matchers|
-          [Hooks.event_name(event), Array(matchers).map { |m| Hooks::Matcher.build(event, m) }.freeze]
-        end.freeze
+        Hooks.config(value)
       end
     end
   end
