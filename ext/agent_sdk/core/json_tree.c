@@ -115,7 +115,7 @@ static int add(builder *b, const asdk_jt_node *n)
 static const char *copy(builder *b, const char *s, size_t n, size_t *out_len, int clean)
 {
     size_t bad = 0;
-    if (clean && memchr(s, 0xED, n) && !asdk_utf8_valid(s, n)) {
+    if (clean && n && memchr(s, 0xED, n) && !asdk_utf8_valid(s, n)) {
         for (size_t i = 0; i < n;) {
             size_t k = asdk_utf8_char(s + i, n - i);
             bad += !k;
