@@ -12,6 +12,7 @@ void asdk_init_runner(VALUE mNative);
 void asdk_init_http(VALUE mNative);
 void asdk_init_sse_parser(VALUE mNative);
 void asdk_init_stream_assembler(VALUE mNative);
+void asdk_init_tool_registry(VALUE mNative);
 
 /* A UTF-8 String of p[0, n) with invalid bytes replaced (for excerpts of rejected input). */
 VALUE asdk_scrubbed_utf8(const char *p, long n);

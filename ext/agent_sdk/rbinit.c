@@ -23,4 +23,5 @@ RUBY_FUNC_EXPORTED void Init_agent_sdk(void)
     asdk_init_http(mNative);
     asdk_init_sse_parser(mNative);
     asdk_init_stream_assembler(mNative);
+    asdk_init_tool_registry(mNative);
 }

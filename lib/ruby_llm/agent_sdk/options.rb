@@ -26,10 +26,11 @@ module RubyLLM
         extra_args: :extra_args, max_buffer_size: :positive_integer, stderr: :callable,
         hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
         control_timeout: :positive_number, close_timeout: :positive_number,
+        tools: :tools, context: :anything, tool_timeout: :positive_number, tool_result_max_bytes: :positive_integer,
         api_key: :secret, base_url: :url, provider: :provider, max_tokens: :positive_integer,
         max_output_tokens: :positive_integer, max_retries: :non_negative_integer, prompt_caching: :boolean,
         session_store: :session_store, connect_timeout: :positive_number, idle_timeout: :positive_number,
-        request_timeout: :positive_number, ca_file: :file
+        request_timeout: :positive_number, ca_file: :file, dedup_tool_calls: :boolean, parallel_tool_calls: :boolean
       }.freeze
 
       # Options that only one transport understands: passing one to the other is an error, not a silent no-op.
@@ -37,14 +38,16 @@ module RubyLLM
                     fork_session continue_conversation add_dirs env settings extra_args max_buffer_size stderr
                     control_timeout close_timeout].freeze
       API_ONLY = %i[api_key base_url provider max_tokens max_output_tokens max_retries prompt_caching session_store
-                    connect_timeout idle_timeout request_timeout ca_file].freeze
+                    connect_timeout idle_timeout request_timeout ca_file dedup_tool_calls parallel_tool_calls].freeze
 
       DEFAULTS = { transport: nil, max_buffer_size: DEFAULT_MAX_BUFFER_SIZE, strict_parsing: false,
                    control_timeout: 60.0, close_timeout: 10.0, fork_session: false, continue_conversation: false,
                    include_partial_messages: false, allowed_tools: [].freeze, disallowed_tools: [].freeze,
-                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze,
+                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze, tools: [].freeze,
+                   tool_result_max_bytes: ToolRunner::DEFAULT_RESULT_MAX_BYTES,
                    provider: :anthropic, max_output_tokens: 4096, max_retries: 2, prompt_caching: true,
-                   connect_timeout: 10.0, idle_timeout: 120.0, request_timeout: 600.0 }.freeze
+                   connect_timeout: 10.0, idle_timeout: 120.0, request_timeout: 600.0, dedup_tool_calls: true,
+                   parallel_tool_calls: true }.freeze
 
       SCHEMA.each_key { |name| define_method(name) { @values[name] } }
 
@@ -220,11 +223,22 @@ module RubyLLM
         value.respond_to?(:call) ? value : invalid(name, value, "something that responds to #call")
       end
 
+      def check_anything(_name, value)
+        value
+      end
+
+      # Tool subclasses with distinct tool names.
+      def check_tools(name, value)
+        list = Array(value)
+        unless list.all? { |tool| tool.is_a?(Class) && tool < Tool }
+          invalid(name, value, "an Array of RubyLLM::AgentSDK::Tool subclasses")
+        end
+        ToolRunner.index(list).values.freeze
+      end
+
       def check_hooks(name, value)
         invalid(name, value, "a Hash of event => [{matcher:, handler:}]") unless value.is_a?(Hash)
-        value.to_h do |event, matchers|
-          [Hooks.event_name(event), Array(matchers).map { |m| Hooks::Matcher.build(event, m) }.freeze]
-        end.freeze
+        Hooks.config(value)
       end
     end
   end
