@@ -94,10 +94,12 @@ module RubyLLM
 
       private
 
-      # Explicit transport, else what the other options say, else :cli when the claude CLI is installed, else :api.
+      # Explicit transport, else what the other options say, else :cli — unless the claude CLI is not installed and
+      # an API key is in the environment, then :api.
       def infer_transport(given)
         return :api if given.keys.intersect?(API_ONLY)
         return :cli if given.keys.intersect?(CLI_ONLY)
+        return :cli if ENV.fetch("ANTHROPIC_API_KEY", "").empty?
 
         CLI.find
         :cli
