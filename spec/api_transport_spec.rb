@@ -77,9 +77,11 @@ RSpec.describe "transport: :api" do
       { tool_use: { name: "read_log", input: {} } },                                            # capped
       answer("Sorry about all that.")
     ]
+    RubyLLM::AgentSDK::Hooks.logger = Logger.new(log = StringIO.new)
     SDK::Testing::FakeServer.open(turns) do |server|
       result = run(server).last
       expect(result.subtype).to eq("success")
+      expect(log.string).to include("KeyError: no order XYZ") # the backtrace goes to the log, not to the model
 
       unknown, invalid, denied, raised = tool_results(server, 1)
       expect(unknown).to include("is_error" => true)
@@ -97,10 +99,12 @@ RSpec.describe "transport: :api" do
       expect(again["is_error"]).to be(true)
       expect(again["content"]).to include("already called with these arguments")
 
-      log = tool_results(server, 3).first
-      expect(log["content"].bytesize).to be < 4096 + 200
-      expect(log["content"]).to include("truncated")
+      capped = tool_results(server, 3).first
+      expect(capped["content"].bytesize).to be < 4096 + 200
+      expect(capped["content"]).to include("truncated")
     end
+  ensure
+    RubyLLM::AgentSDK::Hooks.logger = nil
   end
 
   it "ends with error_max_turns, error_max_budget_usd and error_max_tokens before the call that would pass them" do
@@ -243,6 +247,27 @@ RSpec.describe "transport: :api" do
       expect(seen.keys.sort).to eq((0...20).to_a)
       expect(seen.values.map { |ms| ms.last.subtype }.uniq).to eq(["success"])
       expect(seen.values.map { |ms| ms.first.session_id }.uniq.size).to eq(20)
+    end
+  end
+end
+
+RSpec.describe "RubyLLM::AgentSDK::Client with transport: :api" do
+  it "continues one session across queries and interrupts the run in flight" do
+    RubyLLM::AgentSDK::Testing::FakeServer.open([{ text: "Hello Ada." }, { text: "slow", delay: 30 }, { text: "Your name is Ada." }]) do |server|
+      client = RubyLLM::AgentSDK::Client.new(transport: :api, model: "claude-haiku-4-5", base_url: server.base_url,
+                                             api_key: "sk-ant-test", session_store: :memory)
+      first = client.query("My name is Ada")
+      expect(first.last.content).to eq("Hello Ada.")
+
+      Thread.new { server.wait_for_requests(2, agent: true, timeout: 10); sleep 0.2; client.interrupt }
+      second = client.query("Think for a long time")
+      expect(second.last.subtype).to eq("error_cancelled")
+
+      third = client.query("What is my name?")
+      expect(third.last.content).to eq("Your name is Ada.")
+      expect([first, second, third].map { |ms| ms.first.session_id }.uniq).to eq([client.session_id])
+      expect(JSON.generate(server.agent_requests.last.body["messages"])).to include("My name is Ada", "Hello Ada.", "What is my name?")
+      client.set_model("claude-sonnet-4-5")
     end
   end
 end

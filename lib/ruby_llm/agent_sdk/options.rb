@@ -70,6 +70,17 @@ module RubyLLM
 
       def to_h = @values.dup
 
+      # A copy with some values replaced, each validated as by new.
+      def with(**overrides)
+        unknown = overrides.keys - SCHEMA.keys
+        raise ArgumentError, "unknown options #{unknown.inspect}" unless unknown.empty?
+
+        values = @values.merge(overrides.to_h { |k, v| [k, v.nil? ? DEFAULTS[k] : send(:"check_#{SCHEMA[k]}", k, v)] })
+        copy = self.class.allocate
+        copy.instance_variable_set(:@values, values.freeze)
+        copy.freeze
+      end
+
       def inspect
         shown = @values.map { |k, v| "#{k}=#{k == :api_key && v ? "[REDACTED]" : v.inspect}" }
         "#<#{self.class.name} #{shown.join(" ")}>"
