@@ -107,6 +107,27 @@ RSpec.describe "transport: :api" do
     RubyLLM::AgentSDK::Hooks.logger = nil
   end
 
+  it "runs pre_tool_use hooks and can_use_tool with the same API as :cli" do
+    seen = []
+    hooks = { pre_tool_use: [{ matcher: "issue_refund", handler: lambda { |ctx|
+      seen << [ctx.tool_name, ctx.tool_input]
+      SDK::Hooks::Result.deny("Refunds need a human")
+    } }] }
+    asked = []
+    can_use_tool = ->(name, input, _ctx) { asked << [name, input]; SDK::Permissions::Result.allow }
+    turns = [{ tool_uses: [{ name: "issue_refund", input: { "order_number" => "ORD-1", "amount_cents" => 500 } },
+                           { name: "lookup_order", input: { "order_number" => "ORD-1" } }] }, answer("ok")]
+    SDK::Testing::FakeServer.open(turns) do |server|
+      run(server, hooks: hooks, can_use_tool: can_use_tool, context: { role: :admin })
+      refund, lookup = tool_results(server, 1)
+      expect(seen).to eq([["issue_refund", { "order_number" => "ORD-1", "amount_cents" => 500 }]])
+      expect(refund).to include("is_error" => true)
+      expect(refund["content"]).to include("Refunds need a human")
+      expect(lookup["is_error"]).to be_nil
+      expect(asked.map(&:first)).to eq(["lookup_order"])
+    end
+  end
+
   it "ends with error_max_turns, error_max_budget_usd and error_max_tokens before the call that would pass them" do
     looping = Array.new(10) { tool_use("lookup_order", "order_number" => "ORD-#{rand(1_000_000)}") }
     SDK::Testing::FakeServer.open(looping) do |server|
