@@ -14,7 +14,10 @@ RSpec.describe "RBS signatures" do
 
   PUBLIC = %w[RubyLLM::AgentSDK::Message RubyLLM::AgentSDK::Client RubyLLM::AgentSDK::Hooks::Result
               RubyLLM::AgentSDK::Hooks::Context RubyLLM::AgentSDK::Permissions::Result RubyLLM::AgentSDK::ProcessError
-              RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::Testing::FakeServer].freeze
+              RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::Testing::FakeServer RubyLLM::AgentSDK::Tool
+              RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
+              RubyLLM::AgentSDK::ToolRunner RubyLLM::AgentSDK::SdkMcpServer
+              RubyLLM::AgentSDK::Native::ToolRegistry].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }

@@ -7,6 +7,12 @@
 
 void asdk_init_line_reader(VALUE mNative);
 void asdk_init_message_parser(VALUE mNative);
+void asdk_init_agent_loop(VALUE mNative);
+void asdk_init_runner(VALUE mNative);
+void asdk_init_http(VALUE mNative);
+void asdk_init_sse_parser(VALUE mNative);
+void asdk_init_stream_assembler(VALUE mNative);
+void asdk_init_tool_registry(VALUE mNative);
 
 /* A UTF-8 String of p[0, n) with invalid bytes replaced (for excerpts of rejected input). */
 VALUE asdk_scrubbed_utf8(const char *p, long n);

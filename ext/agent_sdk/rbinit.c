@@ -18,4 +18,10 @@ RUBY_FUNC_EXPORTED void Init_agent_sdk(void)
     VALUE mNative = rb_define_module_under(mAgentSDK, "Native");
     asdk_init_line_reader(mNative);
     asdk_init_message_parser(mNative);
+    asdk_init_agent_loop(mNative);
+    asdk_init_runner(mNative);
+    asdk_init_http(mNative);
+    asdk_init_sse_parser(mNative);
+    asdk_init_stream_assembler(mNative);
+    asdk_init_tool_registry(mNative);
 }

@@ -7,11 +7,17 @@ require "agent_sdk/agent_sdk"
 require_relative "agent_sdk/message"
 require_relative "agent_sdk/hooks"
 require_relative "agent_sdk/permissions"
+require_relative "agent_sdk/tool"
+require_relative "agent_sdk/tool_runner"
+require_relative "agent_sdk/sdk_mcp_server"
 require_relative "agent_sdk/options"
 require_relative "agent_sdk/child_process"
 require_relative "agent_sdk/cli"
+require_relative "agent_sdk/api_transport"
 require_relative "agent_sdk/query"
 require_relative "agent_sdk/client"
+require_relative "agent_sdk/pricing"
+require_relative "agent_sdk/session_store"
 
 module RubyLLM
   # Run LLM agents from Ruby: RubyLLM::AgentSDK.query(prompt, **options) { |message| … }
@@ -25,6 +31,25 @@ module RubyLLM
       return run.to_enum unless block
 
       run.each(&block)
+    end
+
+    # Runs several :api queries at once, on one connection pool from this thread, and yields (index, message) as
+    # they stream — a worker process can drive many runs without a thread each. Tools still run in Ruby.
+    #
+    #   RubyLLM::AgentSDK.query_all([{ prompt: "…", model: "claude-haiku-4-5" }, …], tools: [LookupOrder]) { |i, m| … }
+    def self.query_all(jobs, **shared, &block)
+      raise ArgumentError, "query_all needs a block" unless block
+      raise ArgumentError, "jobs must be an Array of {prompt:, **options}" unless jobs.is_a?(Array) && jobs.all?(Hash)
+
+      runs = jobs.map do |job|
+        prompt = job.fetch(:prompt) { raise ArgumentError, "every job needs a prompt:" }
+        options = Options.new(transport: :api, **shared, **job.except(:prompt))
+        raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?
+
+        APITransport::Run.new(prompt, options)
+      end
+      APITransport.run_all(runs, &block) unless runs.empty?
+      nil
     end
   end
 end

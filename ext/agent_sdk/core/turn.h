@@ -10,6 +10,9 @@
 
 #include "asdk_buf.h"
 
+/* Which API shape a request and its response follow. */
+typedef enum { ASDK_PROVIDER_ANTHROPIC = 1, ASDK_PROVIDER_OPENAI = 2 } asdk_provider;
+
 typedef enum {
     ASDK_BLOCK_TEXT = 1,
     ASDK_BLOCK_TOOL_USE,

@@ -57,6 +57,7 @@ module RubyLLM
         @queue = []    # framed items not yet routed
         @deferred = [] # data lines read while waiting for a control response
         @eof = false
+        @mcp_server = build_mcp_server(options)
       end
 
       # Single-shot: start the CLI, send the prompt, yield each raw line up to and including the result, stop it.
@@ -84,6 +85,7 @@ module RubyLLM
       end
 
       def send_prompt(prompt)
+        @mcp_server&.reset # one prompt, one run: repeated tool calls are counted per run
         write_json("type" => "user", "session_id" => "", "parent_tool_use_id" => nil,
                    "message" => { "role" => "user", "content" => prompt })
       end
@@ -135,7 +137,11 @@ module RubyLLM
         argv = [self.class.find(o.cli_path), "--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
                 "--system-prompt=#{o.system_prompt}"]
         argv << "--append-system-prompt=#{o.append_system_prompt}" if o.append_system_prompt
-        argv << "--allowedTools=#{o.allowed_tools.join(",")}" unless o.allowed_tools.empty?
+        allowed = o.allowed_tools + (@mcp_server ? @mcp_server.cli_tool_names : [])
+        argv << "--allowedTools=#{allowed.join(",")}" unless allowed.empty?
+        if @mcp_server
+          argv << "--mcp-config=#{JSON.generate("mcpServers" => { @mcp_server.name => @mcp_server.mcp_config })}"
+        end
         argv << "--disallowedTools=#{o.disallowed_tools.join(",")}" unless o.disallowed_tools.empty?
         argv << "--max-turns=#{o.max_turns}" if o.max_turns
         argv << "--max-budget-usd=#{o.max_budget_usd.to_f}" if o.max_budget_usd
@@ -155,6 +161,13 @@ module RubyLLM
       end
 
       private
+
+      def build_mcp_server(options)
+        return nil if options.tools.empty?
+
+        SdkMcpServer.new(options.tools, context: options.context, default_timeout: options.tool_timeout,
+                                        result_max_bytes: options.tool_result_max_bytes)
+      end
 
       def child_env
         { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(options.env)
@@ -327,8 +340,13 @@ module RubyLLM
         Permissions.decide(options.can_use_tool, request["tool_name"], input, context).to_cli(input)
       end
 
+      # Ruby tools (tools:) are served as the in-process MCP server "agent_sdk" (see SdkMcpServer).
       def answer_mcp(request)
-        rpc = request["message"] || {}
+        rpc = request["message"].is_a?(Hash) ? request["message"] : {}
+        if @mcp_server && request["server_name"] == @mcp_server.name
+          return { "mcp_response" => @mcp_server.handle(rpc) }
+        end
+
         { "mcp_response" => { "jsonrpc" => "2.0", "id" => rpc["id"],
                               "error" => { "code" => -32_601, "message" => "no SDK MCP server #{request["server_name"].inspect}" } } }
       end

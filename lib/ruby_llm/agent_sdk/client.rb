@@ -10,6 +10,9 @@ module RubyLLM
     #   end
     #
     # #interrupt may be called from another thread while #query is reading.
+    #
+    # With transport: :api there is no process: each query continues the client's session (resume through its
+    # session store), and #interrupt cancels the run in flight.
     class Client
       attr_reader :options, :session_id
 
@@ -26,17 +29,21 @@ module RubyLLM
 
       def initialize(**options)
         @options = Options.new(**options)
-        @cli = CLI.new(@options)
         @mutex = Mutex.new
-        ObjectSpace.define_finalizer(self, CLI.finalizer(@cli))
+        if api?
+          @session_id = @options.resume
+        else
+          @cli = CLI.new(@options)
+          ObjectSpace.define_finalizer(self, CLI.finalizer(@cli))
+        end
       end
 
       def connect
-        @cli.connect
+        @cli&.connect
         self
       end
 
-      def connected? = @cli.connected?
+      def connected? = api? || @cli.connected?
 
       # Sends one prompt and yields every message up to and including its result; returns the result message.
       # Without a block, returns the messages as an Array.
@@ -45,11 +52,8 @@ module RubyLLM
         return to_enum(:query, prompt).to_a unless block_given?
 
         @mutex.synchronize do
-          connect
-          @cli.send_prompt(prompt)
           result = nil
-          @cli.each_line do |item|
-            message = Query.to_message(item, @options)
+          each_message(prompt) do |message|
             @session_id = message.session_id if message.session_id
             result = message if message.result?
             yield message
@@ -58,12 +62,40 @@ module RubyLLM
         end
       end
 
-      def interrupt = @cli.interrupt
-      def set_permission_mode(mode) = @cli.set_permission_mode(mode)
-      def set_model(model) = @cli.set_model(model)
+      def interrupt = api? ? @run&.cancel("interrupted") : @cli.interrupt
+
+      def set_permission_mode(mode)
+        raise ArgumentError, "set_permission_mode is for transport: :cli" if api?
+
+        @cli.set_permission_mode(mode)
+      end
+
+      # The model of the next queries (:api) or of the running CLI (:cli).
+      def set_model(model)
+        return @cli.set_model(model) unless api?
+
+        @mutex.synchronize { @options = @options.with(model: model) }
+      end
 
       def close
-        @cli.close
+        @cli&.close
+      end
+
+      private
+
+      def api? = @options.transport == :api
+
+      def each_message(prompt, &block)
+        unless api?
+          connect
+          @cli.send_prompt(prompt)
+          return @cli.each_line { |item| yield Query.to_message(item, @options) }
+        end
+
+        @run = APITransport.new(prompt, @session_id ? @options.with(resume: @session_id) : @options)
+        @run.each(&block)
+      ensure
+        @run = nil
       end
     end
   end

@@ -34,11 +34,22 @@ module RubyLLM
             raise ArgumentError, "unknown hook event #{event.inspect}; valid events: #{EVENTS.keys.join(", ")}"
           end
         end
+
+        # The hooks: option, validated: { "PreToolUse" => [Matcher, …], … } (frozen). Accepts its own output.
+        def config(value)
+          raise ArgumentError, "invalid value for hooks: #{value.inspect} (expected a Hash of event => [{matcher:, handler:}])" unless value.is_a?(Hash)
+
+          value.to_h do |event, matchers|
+            [event_name(event), Array(matchers).map { |m| Matcher.build(event, m) }.freeze]
+          end.freeze
+        end
       end
 
       # One matcher entry: which tools (a CLI matcher pattern, nil = all) and the handlers to call.
       Matcher = Struct.new(:matcher, :handlers, :timeout, keyword_init: true) do
         def self.build(event, spec)
+          return spec if spec.is_a?(self)
+
           spec = { handler: spec } if spec.respond_to?(:call)
           raise ArgumentError, "hook for #{event.inspect} must be a Hash with :handler, got #{spec.inspect}" unless spec.is_a?(Hash)
 
@@ -53,6 +64,18 @@ module RubyLLM
           raise ArgumentError, "hook timeout must be a positive number" unless timeout.nil? || (timeout.is_a?(Numeric) && timeout.positive?)
 
           new(matcher: spec[:matcher]&.to_s, handlers: handlers.freeze, timeout: timeout).freeze
+        end
+
+        # Whether this entry applies to a tool, as the CLI decides it: no matcher, "" or "*" match every tool;
+        # names and "A|B" lists match exactly; anything else is a regular expression.
+        def matches?(tool_name)
+          m = matcher
+          return true if m.nil? || m.empty? || m == "*"
+          return m.split("|").include?(tool_name) if m.match?(/\A[\w|-]+\z/)
+
+          Regexp.new(m).match?(tool_name)
+        rescue RegexpError
+          false
         end
       end
 

@@ -11,7 +11,8 @@ module RubyLLM
         default: "default", accept_edits: "acceptEdits", plan: "plan",
         bypass_permissions: "bypassPermissions", dont_ask: "dontAsk", auto: "auto"
       }.freeze
-      TRANSPORTS = %i[cli].freeze
+      TRANSPORTS = %i[cli api].freeze
+      PROVIDERS = %i[anthropic openai].freeze
       DEFAULT_MAX_BUFFER_SIZE = 32 * 1024 * 1024
 
       # name => validator (returns the normalised value or raises through #invalid)
@@ -24,13 +25,29 @@ module RubyLLM
         add_dirs: :directory_list, env: :env, settings: :settings, include_partial_messages: :boolean,
         extra_args: :extra_args, max_buffer_size: :positive_integer, stderr: :callable,
         hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
-        control_timeout: :positive_number, close_timeout: :positive_number
+        control_timeout: :positive_number, close_timeout: :positive_number,
+        tools: :tools, context: :anything, tool_timeout: :positive_number, tool_result_max_bytes: :positive_integer,
+        api_key: :secret, base_url: :url, provider: :provider, max_tokens: :positive_integer,
+        max_output_tokens: :positive_integer, max_retries: :non_negative_integer, prompt_caching: :boolean,
+        session_store: :session_store, connect_timeout: :positive_number, idle_timeout: :positive_number,
+        request_timeout: :positive_number, ca_file: :file, dedup_tool_calls: :boolean, parallel_tool_calls: :boolean
       }.freeze
 
-      DEFAULTS = { transport: :cli, max_buffer_size: DEFAULT_MAX_BUFFER_SIZE, strict_parsing: false,
+      # Options that only one transport understands: passing one to the other is an error, not a silent no-op.
+      CLI_ONLY = %i[cli_path fallback_model append_system_prompt allowed_tools disallowed_tools permission_mode
+                    fork_session continue_conversation add_dirs env settings extra_args max_buffer_size stderr
+                    control_timeout close_timeout].freeze
+      API_ONLY = %i[api_key base_url provider max_tokens max_output_tokens max_retries prompt_caching session_store
+                    connect_timeout idle_timeout request_timeout ca_file dedup_tool_calls parallel_tool_calls].freeze
+
+      DEFAULTS = { transport: nil, max_buffer_size: DEFAULT_MAX_BUFFER_SIZE, strict_parsing: false,
                    control_timeout: 60.0, close_timeout: 10.0, fork_session: false, continue_conversation: false,
                    include_partial_messages: false, allowed_tools: [].freeze, disallowed_tools: [].freeze,
-                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze }.freeze
+                   add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze, tools: [].freeze,
+                   tool_result_max_bytes: ToolRunner::DEFAULT_RESULT_MAX_BYTES,
+                   provider: :anthropic, max_output_tokens: 4096, max_retries: 2, prompt_caching: true,
+                   connect_timeout: 10.0, idle_timeout: 120.0, request_timeout: 600.0, dedup_tool_calls: true,
+                   parallel_tool_calls: true }.freeze
 
       SCHEMA.each_key { |name| define_method(name) { @values[name] } }
 
@@ -45,11 +62,41 @@ module RubyLLM
         options.each do |name, value|
           @values[name] = value.nil? ? DEFAULTS[name] : send(:"check_#{SCHEMA[name]}", name, value)
         end
+        @values[:transport] ||= infer_transport(options)
+        check_transport_options(options)
         @values.freeze
         freeze
       end
 
       def to_h = @values.dup
+
+      # A copy with some values replaced, each validated as by new.
+      def with(**overrides)
+        unknown = overrides.keys - SCHEMA.keys
+        raise ArgumentError, "unknown options #{unknown.inspect}" unless unknown.empty?
+
+        values = @values.merge(overrides.to_h { |k, v| [k, v.nil? ? DEFAULTS[k] : send(:"check_#{SCHEMA[k]}", k, v)] })
+        copy = self.class.allocate
+        copy.instance_variable_set(:@values, values.freeze)
+        copy.freeze
+      end
+
+      def inspect
+        shown = @values.map { |k, v| "#{k}=#{k == :api_key && v ? "[REDACTED]" : v.inspect}" }
+        "#<#{self.class.name} #{shown.join(" ")}>"
+      end
+      alias to_s inspect
+
+      # The API key for transport :api: the option, else ANTHROPIC_API_KEY (OPENAI_API_KEY for provider :openai).
+      def resolved_api_key
+        api_key || ENV.fetch(provider == :openai ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY", nil)
+      end
+
+      # The base URL for transport :api: the option, else ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the public API.
+      def resolved_base_url
+        base_url || ENV.fetch(provider == :openai ? "OPENAI_BASE_URL" : "ANTHROPIC_BASE_URL", nil) ||
+          (provider == :openai ? "https://api.openai.com" : "https://api.anthropic.com")
+      end
 
       # CLI spelling of the permission mode, or nil.
       def cli_permission_mode
@@ -58,6 +105,27 @@ module RubyLLM
 
       private
 
+      # Explicit transport, else what the other options say, else :cli — unless the claude CLI is not installed and
+      # an API key is in the environment, then :api.
+      def infer_transport(given)
+        return :api if given.keys.intersect?(API_ONLY)
+        return :cli if given.keys.intersect?(CLI_ONLY)
+        return :cli if ENV.fetch("ANTHROPIC_API_KEY", "").empty?
+
+        CLI.find
+        :cli
+      rescue CLINotFoundError
+        :api
+      end
+
+      def check_transport_options(given)
+        wrong = given.keys & (@values[:transport] == :api ? CLI_ONLY : API_ONLY)
+        return if wrong.empty?
+
+        raise ArgumentError, "#{wrong.map(&:inspect).join(", ")} #{wrong.size > 1 ? "are" : "is"} not valid with " \
+                             "transport: #{@values[:transport].inspect}"
+      end
+
       def invalid(name, value, expected)
         raise ArgumentError, "invalid value for #{name}: #{value.inspect} (expected #{expected})"
       end
@@ -65,6 +133,39 @@ module RubyLLM
       def check_transport(name, value)
         sym = value.respond_to?(:to_sym) ? value.to_sym : value
         TRANSPORTS.include?(sym) ? sym : invalid(name, value, "one of #{TRANSPORTS.map(&:inspect).join(", ")}")
+      end
+
+      # Never echoed back in an error: it may be a real key in the wrong place.
+      def check_secret(name, value)
+        value.is_a?(String) && !value.empty? ? value : raise(ArgumentError, "invalid value for #{name} (expected a non-empty String)")
+      end
+
+      def check_url(name, value)
+        url = check_string(name, value).chomp("/")
+        url.match?(%r{\Ahttps?://[^/\s]+(/\S*)?\z}) ? url : invalid(name, value, "an http(s) URL")
+      end
+
+      def check_provider(name, value)
+        sym = value.respond_to?(:to_sym) ? value.to_sym : value
+        PROVIDERS.include?(sym) ? sym : invalid(name, value, "one of #{PROVIDERS.map(&:inspect).join(", ")}")
+      end
+
+      def check_non_negative_integer(name, value)
+        value.is_a?(Integer) && value >= 0 ? value : invalid(name, value, "an Integer >= 0")
+      end
+
+      def check_file(name, value)
+        path = check_string(name, value)
+        File.file?(path) ? path : invalid(name, value, "an existing file")
+      end
+
+      def check_session_store(name, value)
+        case value
+        when :memory then SessionStore::Memory.new
+        when String, Pathname then SessionStore::JSONL.new(value.to_s)
+        else
+          value.respond_to?(:append) && value.respond_to?(:lines) ? value : invalid(name, value, "a store (#append, #lines), a directory or :memory")
+        end
       end
 
       def check_string(name, value)
@@ -135,11 +236,22 @@ module RubyLLM
         value.respond_to?(:call) ? value : invalid(name, value, "something that responds to #call")
       end
 
+      def check_anything(_name, value)
+        value
+      end
+
+      # Tool subclasses with distinct tool names.
+      def check_tools(name, value)
+        list = Array(value)
+        unless list.all? { |tool| tool.is_a?(Class) && tool < Tool }
+          invalid(name, value, "an Array of RubyLLM::AgentSDK::Tool subclasses")
+        end
+        ToolRunner.index(list).values.freeze
+      end
+
       def check_hooks(name, value)
         invalid(name, value, "a Hash of event => [{matcher:, handler:}]") unless value.is_a?(Hash)
-        value.to_h do |event, matchers|
-          [Hooks.event_name(event), Array(matchers).map { |m| Hooks::Matcher.build(event, m) }.freeze]
-        end.freeze
+        Hooks.config(value)
       end
     end
   end

@@ -2,25 +2,40 @@
 
 module RubyLLM
   module AgentSDK
-    # One single-shot run: turns what a transport yields into Messages.
+    # One single-shot run, on either transport: turns what the transport yields into Messages.
+    #
+    #   query = RubyLLM::AgentSDK::Query.new("Where is order 42?", transport: :api, model: "claude-sonnet-4-5")
+    #   Thread.new { sleep 30; query.cancel }
+    #   query.each { |message| … }
     class Query
-      def initialize(prompt, options)
+      def initialize(prompt, options = nil, **kwargs)
         raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?
+        raise ArgumentError, "pass options as keywords or one Options, not both" if options && !kwargs.empty?
 
+        @options = options || Options.new(**kwargs)
         @prompt = prompt
-        @options = options
-        @cli = CLI.new(options)
+        @transport = @options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options)
       end
 
-      def each
-        @cli.stream(@prompt) { |item| yield Query.to_message(item, @options) }
+      def each(&block)
+        if @transport.is_a?(CLI)
+          @transport.stream(@prompt) { |item| yield Query.to_message(item, @options) }
+        else
+          @transport.each(&block)
+        end
         nil
       end
 
-      # An Enumerator whose child process is stopped even if it is dropped half-way.
+      # Stops the run from another thread: :api aborts the request in flight and ends with an "error_cancelled"
+      # result; :cli sends the CLI an interrupt (its result follows).
+      def cancel
+        @transport.is_a?(CLI) ? @transport.interrupt : @transport.cancel
+      end
+
+      # An Enumerator whose child process (:cli) is stopped even if it is dropped half-way.
       def to_enum
         enum = Enumerator.new { |y| each { |message| y << message } }
-        ObjectSpace.define_finalizer(enum, CLI.finalizer(@cli))
+        ObjectSpace.define_finalizer(enum, CLI.finalizer(@transport)) if @transport.is_a?(CLI)
         enum
       end
 

@@ -1,0 +1,54 @@
+/* asm_common.h — what the provider assemblers (anthropic.h, openai.h) share (plain C99, no Ruby). */
+#ifndef ASDK_ASM_COMMON_H
+#define ASDK_ASM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jwalk.h"
+#include "turn.h"
+
+/* Default bound on what one turn may hold: text, thinking, signatures, tool inputs (also while they are
+ * still fragments) and a fixed cost per block. A model's output is far smaller (128k tokens ~ 0.5 MB). */
+#define ASDK_DEFAULT_MAX_TURN ((size_t)64 << 20)
+
+typedef enum {
+    ASDK_ASM_OK = 0,
+    ASDK_ASM_BAD_JSON,  /* an event or body is not a valid JSON object (syntax, UTF-8, nesting > 128) (sticky) */
+    ASDK_ASM_BAD_INPUT, /* a tool call's input / arguments is not a JSON object (sticky) */
+    ASDK_ASM_TOO_BIG,   /* an SSE event over max_event bytes, or the turn over max_turn bytes (sticky) */
+    ASDK_ASM_NOMEM,     /* out of memory (sticky) */
+    ASDK_ASM_ABORTED    /* the text callback returned 0; the event was applied in full (not sticky) */
+} asdk_asm_status;
+
+#define ASDK_ASM_EXCERPT_MAX 120
+
+typedef struct {
+    asdk_asm_status status;
+    char message[256];                 /* NUL-terminated, for people */
+    char excerpt[ASDK_ASM_EXCERPT_MAX]; /* the first bytes of the offending event data / body (may cut UTF-8) */
+    size_t excerpt_len;
+} asdk_asm_error;
+
+/* Text as it streams: a piece just appended to a text block (valid during the call). Return 0 to make the
+ * feed return ASDK_ASM_ABORTED right after this event. */
+typedef int (*asdk_text_cb)(void *ud, const char *text, size_t len);
+
+/* ---- for the assemblers' own use --------------------------------------------------------------------- */
+
+/* Records a sticky error (the first one wins) and returns its status. data: what failed, for the excerpt. */
+asdk_asm_status asdk_asm_fail(asdk_asm_error *e, asdk_asm_status st, const char *data, size_t len,
+                              const char *message);
+/* The status of a failed asdk_jw_run. */
+asdk_asm_status asdk_asm_json_fail(asdk_asm_error *e, const asdk_json_error *je, const char *what,
+                                   const char *data, size_t len);
+/* A JSON integer text that fits int64 → 1 and *out; anything else (fraction, exponent, too big) → 0. */
+int asdk_asm_int64(const char *s, size_t n, int64_t *out);
+/* Sets the turn's stop_reason to s[0, n), cut at a character boundary to fit. */
+void asdk_asm_stop_reason(asdk_turn *t, const char *s, size_t n);
+/* b = s[0, n). Returns 0 or -1 (memory). */
+int asdk_asm_set(asdk_buf *b, const char *s, size_t n);
+/* 1 if s[0, n) holds only JSON whitespace. */
+int asdk_asm_blank(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,584 @@
+/* http.c — HTTP client on libcurl's multi interface; see http.h for the contract (plain C99, no Ruby). */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "asdk_buf.h"
+
+#define REDACTED "[REDACTED]"
+#define REDACT_MIN 4 /* header values shorter than this are not secrets and are left in messages */
+
+struct asdk_http_req {
+    asdk_http *h;
+    asdk_http_req *prev, *next; /* in h's list of requests whose on_done has not run */
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body; /* our copy of the POST body */
+    asdk_http_callbacks cb;
+    void *ud;
+    long idle_ms;
+    uint64_t last_rx_ms; /* when the last response byte arrived (or the start) */
+    int status;
+    unsigned added : 1;         /* in the multi handle */
+    unsigned add_pending : 1;   /* started from inside libcurl: add at the next sweep */
+    unsigned cancel_pending : 1;
+    unsigned aborted_by_cb : 1; /* on_data returned 0 */
+    unsigned oom : 1;
+    unsigned in_final : 1;      /* reading the head of the final (non-1xx) response */
+    unsigned head_done : 1;
+    unsigned done : 1;          /* on_done is running or has run */
+    asdk_http_error fail;       /* != OK: failed before it could be added; reported at the next sweep */
+    const char *fail_msg;
+    asdk_buf scratch;           /* lower-cased header name */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct asdk_http {
+    CURLM *multi;
+    asdk_http_req *head;
+    int live;        /* requests whose on_done has not run */
+    int in_perform;  /* inside curl_multi_perform: libcurl forbids adding/removing handles there */
+    int in_poll;
+    int progress;    /* a callback ran during this poll */
+    int closing;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_rc = -1;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+int asdk_http_global_init(void)
+{
+    if (pthread_once(&global_once, global_init) != 0) return -1;
+    return global_rc;
+}
+
+const char *asdk_http_error_name(asdk_http_error e)
+{
+    switch (e) {
+    case ASDK_HTTP_OK: return "ok";
+    case ASDK_HTTP_CONNECT: return "connect";
+    case ASDK_HTTP_TIMEOUT: return "timeout";
+    case ASDK_HTTP_SEND: return "send";
+    case ASDK_HTTP_RECV: return "recv";
+    case ASDK_HTTP_TLS: return "tls";
+    case ASDK_HTTP_ABORTED: return "aborted";
+    case ASDK_HTTP_OTHER: break;
+    }
+    return "other";
+}
+
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static asdk_http_error map_code(CURLcode c)
+{
+    switch (c) {
+    case CURLE_OK:
+        return ASDK_HTTP_OK;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+#if LIBCURL_VERSION_NUM >= 0x074900 /* 7.73.0 */
+    case CURLE_PROXY:
+#endif
+        return ASDK_HTTP_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ASDK_HTTP_TIMEOUT;
+    case CURLE_SEND_ERROR:
+        return ASDK_HTTP_SEND;
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return ASDK_HTTP_RECV;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION: /* == CURLE_SSL_CACERT since 7.62 */
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+#if LIBCURL_VERSION_NUM >= 0x074d00 /* 7.77.0 */
+    case CURLE_SSL_CLIENTCERT:
+#endif
+        return ASDK_HTTP_TLS;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return ASDK_HTTP_ABORTED;
+    default:
+        return ASDK_HTTP_OTHER;
+    }
+}
+
+/* ---- messages without secrets ---- */
+
+/* The value part of a "Name: value" line, without surrounding blanks. */
+static const char *header_value(const char *line, size_t *vlen)
+{
+    const char *c = strchr(line, ':');
+    if (!c) return NULL;
+    c++;
+    while (*c == ' ' || *c == '\t') c++;
+    size_t n = strlen(c);
+    while (n && (c[n - 1] == ' ' || c[n - 1] == '\t')) n--;
+    *vlen = n;
+    return c;
+}
+
+/* Replaces every occurrence of v[0, vlen) in msg (and a prefix of it cut off at the very end of msg, in case
+ * the message was truncated in the middle of a value) with REDACTED, truncating to cap. */
+static void redact_one(char *msg, size_t cap, const char *v, size_t vlen)
+{
+    char out[ASDK_HTTP_MESSAGE_MAX];
+    size_t len = strlen(msg), o = 0, i = 0;
+    int changed = 0;
+    if (cap > sizeof out) cap = sizeof out;
+    while (i < len && o + 1 < cap) {
+        size_t rest = len - i, m = rest < vlen ? rest : vlen;
+        if (m >= REDACT_MIN && memcmp(msg + i, v, m) == 0) {
+            size_t k = sizeof REDACTED - 1;
+            if (k > cap - 1 - o) k = cap - 1 - o;
+            memcpy(out + o, REDACTED, k);
+            o += k;
+            i += m;
+            changed = 1;
+        } else {
+            out[o++] = msg[i++];
+        }
+    }
+    if (!changed) return;
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+}
+
+static void redact(char *msg, size_t cap, const struct curl_slist *headers)
+{
+    for (const struct curl_slist *l = headers; l; l = l->next) {
+        size_t vlen;
+        const char *v = header_value(l->data, &vlen);
+        if (v && vlen >= REDACT_MIN) redact_one(msg, cap, v, vlen);
+    }
+}
+
+/* ---- the list of live requests ---- */
+
+static void link_req(asdk_http *h, asdk_http_req *r)
+{
+    r->prev = NULL;
+    r->next = h->head;
+    if (h->head) h->head->prev = r;
+    h->head = r;
+    h->live++;
+}
+
+static void unlink_req(asdk_http *h, asdk_http_req *r)
+{
+    if (r->prev) r->prev->next = r->next;
+    else h->head = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    h->live--;
+}
+
+static void free_req(asdk_http_req *r)
+{
+    if (r->easy) curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    free(r->body);
+    asdk_buf_free(&r->scratch);
+    free(r);
+}
+
+/* Ends r: takes it out of libcurl and the list, reports it, frees it. Never from inside libcurl. */
+static void finish(asdk_http_req *r, asdk_http_error err, int curl_code, const char *msg)
+{
+    asdk_http *h = r->h;
+    if (r->done) return;
+    r->done = 1;
+    if (r->added) {
+        curl_multi_remove_handle(h->multi, r->easy);
+        r->added = 0;
+    }
+    unlink_req(h, r);
+
+    char text[ASDK_HTTP_MESSAGE_MAX];
+    text[0] = '\0';
+    if (err != ASDK_HTTP_OK) {
+        snprintf(text, sizeof text, "%s", msg && *msg ? msg : asdk_http_error_name(err));
+        redact(text, sizeof text, r->headers);
+    }
+    asdk_http_result res = { err, r->status, text, curl_code };
+    h->progress = 1;
+    r->cb.on_done(r->ud, &res);
+    free_req(r);
+}
+
+/* Ends r after libcurl reported it done with code c. */
+static void finish_curl(asdk_http_req *r, CURLcode c)
+{
+    if (r->cancel_pending) {
+        finish(r, ASDK_HTTP_ABORTED, (int)c, "cancelled");
+    } else if (r->oom) {
+        finish(r, ASDK_HTTP_OTHER, (int)c, "out of memory");
+    } else if (r->aborted_by_cb && c == CURLE_WRITE_ERROR) {
+        finish(r, ASDK_HTTP_ABORTED, (int)c, "aborted by the data callback");
+    } else {
+        char msg[ASDK_HTTP_MESSAGE_MAX];
+        const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(c);
+        size_t n = strlen(why);
+        while (n && (why[n - 1] == '\n' || why[n - 1] == '\r' || why[n - 1] == ' ')) n--; /* errbuf may end in \n */
+        snprintf(msg, sizeof msg, "%.*s", (int)n, why);
+        finish(r, map_code(c), (int)c, msg);
+    }
+}
+
+/* ---- libcurl callbacks (run inside curl_multi_perform) ---- */
+
+static int parse_status(const char *p, size_t len)
+{
+    const char *sp = memchr(p, ' ', len);
+    if (!sp || (size_t)(p + len - sp) < 4) return 0;
+    int st = 0;
+    for (int i = 1; i <= 3; i++) {
+        char c = sp[i];
+        if (c < '0' || c > '9') return 0;
+        st = st * 10 + (c - '0');
+    }
+    return st;
+}
+
+static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    asdk_http_req *r = ud;
+    size_t n = size * nmemb, len = n;
+    r->last_rx_ms = now_ms();
+    if (r->cancel_pending) return 0; /* != n: libcurl stops the transfer */
+    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
+
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) { /* a status line: HTTP/1.1 200 OK, HTTP/2 200 */
+        int st = parse_status(p, len);
+        if (st >= 100 && st < 200) { /* informational: its head is skipped */
+            r->in_final = 0;
+            return n;
+        }
+        if (r->head_done) return n;
+        r->in_final = 1;
+        r->status = st;
+        if (r->cb.on_status) {
+            r->h->progress = 1;
+            r->cb.on_status(r->ud, st);
+        }
+        return n;
+    }
+    if (!r->in_final || r->head_done) return n; /* 1xx heads, trailers */
+    if (len == 0) {
+        r->head_done = 1;
+        return n;
+    }
+    if (p[0] == ' ' || p[0] == '\t' || !r->cb.on_header) return n; /* obsolete line folding is not reported */
+    const char *colon = memchr(p, ':', len);
+    if (!colon || colon == p) return n;
+    size_t nlen = (size_t)(colon - p);
+    const char *v = colon + 1, *end = p + len;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
+
+    r->scratch.len = 0;
+    if (asdk_buf_reserve(&r->scratch, nlen)) {
+        r->oom = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < nlen; i++) r->scratch.ptr[i] = ascii_lower(p[i]);
+    r->h->progress = 1;
+    r->cb.on_header(r->ud, r->scratch.ptr, nlen, v, (size_t)(end - v));
+    return n;
+}
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    asdk_http_req *r = ud;
+    size_t n = size * nmemb;
+    r->last_rx_ms = now_ms();
+    if (r->cancel_pending) return 0;
+    if (!n || !r->cb.on_data) return n;
+    r->h->progress = 1;
+    if (!r->cb.on_data(r->ud, p, n)) {
+        r->aborted_by_cb = 1;
+        return 0;
+    }
+    return n;
+}
+
+/* ---- the client ---- */
+
+asdk_http *asdk_http_new(void)
+{
+    if (asdk_http_global_init()) return NULL;
+    asdk_http *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->multi = curl_multi_init();
+    if (!h->multi) {
+        free(h);
+        return NULL;
+    }
+    curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return h;
+}
+
+void asdk_http_free(asdk_http *h)
+{
+    if (!h) return;
+    h->closing = 1;
+    while (h->head) finish(h->head, ASDK_HTTP_ABORTED, 0, "HTTP client freed");
+    curl_multi_cleanup(h->multi);
+    free(h);
+}
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* "Name: value" with a token name and no CR or LF anywhere. */
+static int valid_header(const char *s)
+{
+    const char *c = s;
+    while (is_tchar((unsigned char)*c)) c++;
+    if (c == s || *c != ':') return 0;
+    return strpbrk(c, "\r\n") == NULL;
+}
+
+static int has_header(const asdk_http_opts *o, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < o->nheaders; i++) {
+        const char *hd = o->headers[i];
+        if (hd && strlen(hd) > n && hd[n] == ':') {
+            size_t k = 0;
+            while (k < n && ascii_lower(hd[k]) == name[k]) k++;
+            if (k == n) return 1;
+        }
+    }
+    return 0;
+}
+
+/* prefix is lower case */
+static int starts_with_ci(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++)
+        if (ascii_lower(*s) != *prefix) return 0;
+    return 1;
+}
+
+#define SET(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
+
+asdk_http_req *asdk_http_start(asdk_http *h, const asdk_http_opts *o, const asdk_http_callbacks *cb, void *ud)
+{
+    if (!h || !o || !cb || !cb->on_done || !o->url || h->closing) return NULL;
+    if (o->nheaders && !o->headers) return NULL;
+    asdk_http_req *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->h = h;
+    r->cb = *cb;
+    r->ud = ud;
+    r->idle_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 0;
+    r->last_rx_ms = now_ms();
+    r->body = malloc(o->body_len ? o->body_len : 1);
+    if (!r->body) goto oom;
+    if (o->body_len) memcpy(r->body, o->body, o->body_len);
+
+    for (size_t i = 0; i < o->nheaders; i++) {
+        if (!o->headers[i] || !valid_header(o->headers[i])) {
+            r->fail = ASDK_HTTP_OTHER;
+            r->fail_msg = "invalid request header (expected \"Name: value\" without CR or LF)";
+            link_req(h, r);
+            return r;
+        }
+        struct curl_slist *l = curl_slist_append(r->headers, o->headers[i]);
+        if (!l) goto oom;
+        r->headers = l;
+    }
+    if (!has_header(o, "expect")) { /* no 100-continue round trip for big bodies */
+        struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+        if (!l) goto oom;
+        r->headers = l;
+    }
+
+    CURL *e = r->easy = curl_easy_init();
+    if (!e) goto oom;
+    CURLcode rc = CURLE_OK;
+    SET(CURLOPT_PRIVATE, (void *)r);
+    SET(CURLOPT_ERRORBUFFER, r->errbuf);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_URL, o->url);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_POST, 1L);
+    SET(CURLOPT_POSTFIELDS, r->body);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+    SET(CURLOPT_HTTPHEADER, r->headers);
+    SET(CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "agent_sdk");
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    /* https: wait for a connection being set up to tell whether it multiplexes (HTTP/2) and share it, rather than
+     * open one per request. Not for http://, where HTTP/2 is never tried and waiting only delays. */
+    SET(CURLOPT_PIPEWAIT, starts_with_ci(o->url, "https:") ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_file || o->ca_path) {
+        SET(CURLOPT_CAINFO, o->ca_file); /* NULL disables the built-in default, so the pair replaces it */
+        SET(CURLOPT_CAPATH, o->ca_path);
+    }
+    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (o->connect_timeout_ms > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+    if (o->total_timeout_ms > 0) SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
+    SET(CURLOPT_HEADERFUNCTION, header_cb);
+    SET(CURLOPT_HEADERDATA, (void *)r);
+    SET(CURLOPT_WRITEFUNCTION, write_cb);
+    SET(CURLOPT_WRITEDATA, (void *)r);
+    if (rc == CURLE_OUT_OF_MEMORY) goto oom;
+    link_req(h, r);
+    if (rc != CURLE_OK) {
+        r->fail = ASDK_HTTP_OTHER;
+        r->fail_msg = curl_easy_strerror(rc);
+    } else if (h->in_perform) {
+        r->add_pending = 1;
+    } else if (curl_multi_add_handle(h->multi, e) == CURLM_OK) {
+        r->added = 1;
+    } else {
+        r->fail = ASDK_HTTP_OTHER;
+        r->fail_msg = "could not add the transfer";
+    }
+    return r;
+
+oom:
+    free_req(r);
+    return NULL;
+}
+
+#undef SET
+
+void asdk_http_cancel(asdk_http_req *r)
+{
+    if (!r || r->done) return;
+    if (r->h->in_perform) r->cancel_pending = 1;
+    else finish(r, ASDK_HTTP_ABORTED, 0, "cancelled");
+}
+
+/* Reports failures found at start, deferred cancels and idle timeouts; adds transfers started inside libcurl.
+ * Starts over after every finish: on_done may start or cancel any request. */
+static void sweep(asdk_http *h)
+{
+    asdk_http_req *r;
+restart:
+    for (r = h->head; r; r = r->next) {
+        if (r->fail != ASDK_HTTP_OK) {
+            finish(r, r->fail, 0, r->fail_msg);
+            goto restart;
+        }
+        if (r->cancel_pending) {
+            finish(r, ASDK_HTTP_ABORTED, 0, "cancelled");
+            goto restart;
+        }
+        if (r->add_pending) {
+            r->add_pending = 0;
+            if (curl_multi_add_handle(h->multi, r->easy) == CURLM_OK) {
+                r->added = 1;
+            } else {
+                r->fail = ASDK_HTTP_OTHER;
+                r->fail_msg = "could not add the transfer";
+                goto restart;
+            }
+        }
+        if (r->idle_ms && r->added && now_ms() - r->last_rx_ms >= (uint64_t)r->idle_ms) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "no data received for %ld ms (idle timeout)", r->idle_ms);
+            finish(r, ASDK_HTTP_TIMEOUT, (int)CURLE_OPERATION_TIMEDOUT, msg);
+            goto restart;
+        }
+    }
+}
+
+/* One round: let libcurl work, report finished transfers, then the rest. */
+static void step(asdk_http *h)
+{
+    int running, left;
+    CURLMsg *m;
+    h->in_perform = 1;
+    curl_multi_perform(h->multi, &running);
+    h->in_perform = 0;
+    while ((m = curl_multi_info_read(h->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        CURLcode c = m->data.result; /* m dies with the handle's removal */
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        if (priv) finish_curl((asdk_http_req *)(void *)priv, c);
+    }
+    sweep(h);
+}
+
+/* Milliseconds until the nearest idle deadline, capped at cap. */
+static int idle_wait(asdk_http *h, int cap)
+{
+    uint64_t now = now_ms();
+    int wait = cap;
+    for (asdk_http_req *r = h->head; r; r = r->next) {
+        if (!r->idle_ms || !r->added) continue;
+        uint64_t due = r->last_rx_ms + (uint64_t)r->idle_ms;
+        uint64_t left = due > now ? due - now : 0;
+        if (left < (uint64_t)wait) wait = (int)left;
+    }
+    return wait;
+}
+
+int asdk_http_poll(asdk_http *h, int timeout_ms)
+{
+    if (h->in_poll) return -1;
+    h->in_poll = 1;
+    h->progress = 0;
+    step(h);
+    if (!h->progress && h->live > 0 && timeout_ms > 0) {
+        int wait = idle_wait(h, timeout_ms);
+        if (wait > 0) curl_multi_poll(h->multi, NULL, 0, wait, NULL);
+        step(h);
+    }
+    h->in_poll = 0;
+    return h->live;
+}
+
+void asdk_http_wakeup(asdk_http *h)
+{
+    if (h) curl_multi_wakeup(h->multi);
+}

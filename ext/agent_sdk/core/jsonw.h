@@ -1,0 +1,95 @@
+/* jsonw.h — a minimal JSON writer into an asdk_buf (plain C99, no Ruby).
+ *
+ * For building request bodies and stream-json lines where parts are already JSON text (tool inputs, tool
+ * definitions) and must be spliced in as they are, which yajl_gen cannot do. Strings must be UTF-8: they are
+ * escaped (", \, control characters), not validated. Every function returns 0, or -1 when memory runs out;
+ * errors are sticky in `w->failed`, so a sequence of calls can be checked once at the end. */
+#ifndef ASDK_JSONW_H
+#define ASDK_JSONW_H
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "asdk_buf.h"
+
+typedef struct {
+    asdk_buf *out;
+    int failed;
+} asdk_jw;
+
+static inline int asdk_jw_raw(asdk_jw *w, const char *p, size_t n)
+{
+    if (!w->failed && asdk_buf_append(w->out, p, n)) w->failed = 1;
+    return w->failed ? -1 : 0;
+}
+
+static inline int asdk_jw_lit(asdk_jw *w, const char *s)
+{
+    return asdk_jw_raw(w, s, strlen(s));
+}
+
+static inline int asdk_jw_str(asdk_jw *w, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (w->failed || asdk_buf_reserve(w->out, n + 2)) return w->failed = 1, -1;
+    asdk_jw_raw(w, "\"", 1);
+    size_t run = 0; /* bytes that need no escape, copied in one go */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        asdk_jw_raw(w, p + run, i - run);
+        run = i + 1;
+        char esc[6] = {'\\', 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        asdk_jw_raw(w, esc, elen);
+    }
+    asdk_jw_raw(w, p + run, n - run);
+    return asdk_jw_raw(w, "\"", 1);
+}
+
+static inline int asdk_jw_cstr(asdk_jw *w, const char *s)
+{
+    return s ? asdk_jw_str(w, s, strlen(s)) : asdk_jw_lit(w, "null");
+}
+
+static inline int asdk_jw_buf(asdk_jw *w, const asdk_buf *b)
+{
+    return asdk_jw_str(w, b->ptr ? b->ptr : "", b->len);
+}
+
+/* "key": */
+static inline int asdk_jw_key(asdk_jw *w, const char *key)
+{
+    asdk_jw_cstr(w, key);
+    return asdk_jw_raw(w, ":", 1);
+}
+
+static inline int asdk_jw_int(asdk_jw *w, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+    return asdk_jw_raw(w, tmp, (size_t)n);
+}
+
+/* micro-dollars as a decimal number of dollars, exactly: 1234567 → 1.234567 */
+static inline int asdk_jw_micros_as_usd(asdk_jw *w, int64_t micros)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%s%" PRId64 ".%06" PRId64, micros < 0 ? "-" : "",
+                     (micros < 0 ? -micros : micros) / 1000000, (micros < 0 ? -micros : micros) % 1000000);
+    return asdk_jw_raw(w, tmp, (size_t)n);
+}
+
+#endif

@@ -1,0 +1,589 @@
+/* runner_class.c — RubyLLM::AgentSDK::Native::Runner: drives agent loops (core/loop.c) over HTTP (core/http.c) with
+ * the streaming assemblers (core/stream_asm.c), many runs on one curl multi handle from one Ruby thread.
+ *
+ *   runner = Native::Runner.new(connect_timeout: 10, idle_timeout: 120, request_timeout: 600, ca_file: nil)
+ *   id = runner.add(loop_config, url, ["x-api-key: …", …])      # loop_config as for Native::AgentLoop
+ *   runner.run { |id, event, payload| … }                        # until every run is done
+ *     :line  — a stream-json line (String), yielded before the run's next model call starts
+ *     :tools — [{id:, name:, input_json:}, …]: the block returns [[content, is_error], …] in the same order
+ *     :done  — the run ended (its result line came just before)
+ *   runner.cancel(id, reason = nil)                               # from any thread; ends that run promptly
+ *
+ * Network waits happen without the GVL (gvl.h); libcurl callbacks only touch C state (the loop, the assembler,
+ * buffers). Ruby is called only between polls, with the GVL held; if it raises, or the thread is killed, the
+ * ensure cancels every transfer and nothing leaks. */
+#include "agent_sdk_ext.h"
+#include "gvl.h"
+#include "http.h"
+#include "loop_config.h"
+#include "stream_asm.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ERROR_BODY_MAX 65536
+
+typedef struct slot {
+    struct runner *owner;
+    asdk_loop *loop;
+    asdk_turn turn;
+    asdk_stream stream;
+    asdk_http_req *req;        /* the attempt in flight, or NULL */
+    char *url;
+    char **headers;
+    size_t nheaders;
+
+    /* the attempt in flight */
+    int status, sse, began;
+    int64_t retry_after_ms;
+    int should_retry;
+    asdk_buf error_body;        /* a non-2xx body, or a non-streamed 2xx body */
+
+    int64_t wake_at_ms;         /* SLEEP: when to send again */
+    asdk_buf lines;             /* emitted lines not yet yielded, each ended by "\n" */
+    int nomem;
+    int cancel;                 /* asked for from Ruby (GVL held, so no race with the run loop) */
+    VALUE cancel_reason;        /* a String or nil; marked */
+    int reported;               /* :done yielded */
+} slot;
+
+typedef struct runner {
+    asdk_http *http;
+    slot **slots;
+    size_t nslots, cap;
+    long connect_ms, idle_ms, total_ms;
+    char *ca_file;
+    int running;
+} runner;
+
+static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the loop's io: everything stays in C ---------------------------------------------------------------- */
+
+static int io_emit(void *ud, const char *line, size_t len)
+{
+    slot *s = ud;
+    if (asdk_buf_append(&s->lines, line, len) || asdk_buf_append(&s->lines, "\n", 1)) {
+        s->nomem = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int64_t io_now(void *ud)
+{
+    (void)ud;
+    return now_ms();
+}
+
+static double io_random(void *ud)
+{
+    (void)ud;
+    return (double)(rand() % 10000) / 10000.0;
+}
+
+static int on_text(void *ud, const char *text, size_t len)
+{
+    slot *s = ud;
+    s->began = 1;
+    size_t index = s->turn.nblocks ? s->turn.nblocks - 1 : 0;
+    asdk_loop_text_delta(s->loop, index, text, len);
+    return 1;
+}
+
+/* ---- HTTP callbacks (inside asdk_http_poll, no GVL) ----------------------------------------------------- */
+
+static int64_t parse_http_date(const char *v, size_t n); /* below */
+
+static void on_status(void *ud, int status)
+{
+    ((slot *)ud)->status = status;
+}
+
+static int header_is(const char *name, size_t nlen, const char *lit)
+{
+    return nlen == strlen(lit) && memcmp(name, lit, nlen) == 0;
+}
+
+static void on_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    slot *s = ud;
+    char tmp[64];
+    size_t n = vlen < sizeof tmp - 1 ? vlen : sizeof tmp - 1;
+    memcpy(tmp, value, n);
+    tmp[n] = '\0';
+    if (header_is(name, nlen, "content-type")) {
+        s->sse = strstr(tmp, "text/event-stream") != NULL;
+    } else if (header_is(name, nlen, "x-should-retry")) {
+        s->should_retry = !strcmp(tmp, "true") ? 1 : !strcmp(tmp, "false") ? 0 : -1;
+    } else if (header_is(name, nlen, "retry-after-ms")) {
+        char *end;
+        double ms = strtod(tmp, &end);
+        if (end != tmp && ms >= 0) s->retry_after_ms = (int64_t)ms;
+    } else if (header_is(name, nlen, "retry-after") && s->retry_after_ms < 0) {
+        char *end;
+        double sec = strtod(tmp, &end);
+        if (end != tmp && *end == '\0' && sec >= 0) s->retry_after_ms = (int64_t)(sec * 1000);
+        else {
+            int64_t at = parse_http_date(value, vlen);
+            if (at >= 0) {
+                int64_t delta = (at - (int64_t)time(NULL)) * 1000;
+                s->retry_after_ms = delta > 0 ? delta : 0;
+            }
+        }
+    }
+}
+
+static int on_data(void *ud, const char *p, size_t n)
+{
+    slot *s = ud;
+    int ok = s->status >= 200 && s->status < 300;
+    if (ok && s->sse) {
+        asdk_asm_status st = asdk_stream_feed(&s->stream, p, n);
+        return st == ASDK_ASM_OK || st == ASDK_ASM_ABORTED; /* a stream that cannot be read ends the transfer */
+    }
+    /* A non-streamed 2xx body is kept whole (up to 64 MiB, the assembler's own bound); an error body is cut. */
+    size_t limit = ok ? (size_t)64 << 20 : ERROR_BODY_MAX;
+    if (s->error_body.len >= limit) return ok ? 0 : 1;
+    if (n > limit - s->error_body.len) n = limit - s->error_body.len;
+    return asdk_buf_append(&s->error_body, p, n) ? 0 : 1;
+}
+
+static asdk_net_status net_of(asdk_http_error e)
+{
+    switch (e) {
+    case ASDK_HTTP_OK: return ASDK_NET_OK;
+    case ASDK_HTTP_CONNECT: return ASDK_NET_CONNECT;
+    case ASDK_HTTP_TIMEOUT: return ASDK_NET_TIMEOUT;
+    case ASDK_HTTP_SEND:
+    case ASDK_HTTP_RECV: return ASDK_NET_BROKEN;
+    case ASDK_HTTP_TLS: return ASDK_NET_PROTOCOL; /* a certificate that does not verify will not verify on retry */
+    default: return ASDK_NET_OTHER;
+    }
+}
+
+static void on_done(void *ud, const asdk_http_result *res)
+{
+    slot *s = ud;
+    s->req = NULL;
+    if (res->error == ASDK_HTTP_ABORTED) return; /* cancelled: the run loop ends the run */
+
+    asdk_loop_response_info in = { 0 };
+    in.net = net_of(res->error);
+    in.net_message = res->message;
+    in.http_status = res->status;
+    in.retry_after_ms = s->retry_after_ms;
+    in.should_retry = s->should_retry;
+    char protocol_message[300];
+    if (in.net == ASDK_NET_OK && s->status >= 200 && s->status < 300) {
+        asdk_asm_status st = s->sse ? asdk_stream_finish(&s->stream)
+                                    : asdk_stream_parse_body(&s->stream, s->error_body.ptr ? s->error_body.ptr : "",
+                                                             s->error_body.len);
+        if (st == ASDK_ASM_OK || st == ASDK_ASM_ABORTED) {
+            s->turn.began |= s->began;
+            in.turn = &s->turn;
+        } else {
+            const asdk_asm_error *e = asdk_stream_error(&s->stream);
+            snprintf(protocol_message, sizeof protocol_message, "could not read the response: %s", e->message);
+            in.net = ASDK_NET_PROTOCOL;
+            in.net_message = protocol_message;
+        }
+    } else if (in.net == ASDK_NET_OK) {
+        in.error_body = s->error_body.ptr;
+        in.error_body_len = s->error_body.len;
+    }
+    if (in.net != ASDK_NET_OK && s->began) {
+        /* Text had begun streaming: the loop must know, so the retried turn is not streamed twice. */
+        s->turn.began = 1;
+        s->turn.complete = 0;
+        in.turn = &s->turn;
+    }
+    asdk_loop_state st = asdk_loop_response(s->loop, &in);
+    if (st == ASDK_LOOP_SLEEP) s->wake_at_ms = now_ms() + asdk_loop_sleep_ms(s->loop);
+}
+
+/* ---- slots ------------------------------------------------------------------------------------------------ */
+
+static void slot_reset_attempt(slot *s)
+{
+    asdk_turn_reset(&s->turn);
+    asdk_stream_reset(&s->stream);
+    s->status = 0;
+    s->sse = 0;
+    s->began = 0;
+    s->retry_after_ms = -1;
+    s->should_retry = -1;
+    s->error_body.len = 0;
+}
+
+static void slot_free(slot *s)
+{
+    if (!s) return;
+    if (s->req) asdk_http_cancel(s->req); /* on_done clears s->req */
+    asdk_loop_free(s->loop);
+    asdk_stream_free(&s->stream);
+    asdk_turn_free(&s->turn);
+    free(s->url);
+    for (size_t i = 0; i < s->nheaders; i++) free(s->headers[i]);
+    free(s->headers);
+    asdk_buf_free(&s->error_body);
+    asdk_buf_free(&s->lines);
+    free(s);
+}
+
+static int start_request(runner *r, slot *s)
+{
+    slot_reset_attempt(s);
+    const asdk_buf *body = asdk_loop_body(s->loop);
+    asdk_http_opts o = { 0 };
+    o.url = s->url;
+    o.headers = (const char *const *)s->headers;
+    o.nheaders = s->nheaders;
+    o.body = body->ptr;
+    o.body_len = body->len;
+    o.connect_timeout_ms = r->connect_ms;
+    o.idle_timeout_ms = r->idle_ms;
+    o.total_timeout_ms = r->total_ms;
+    o.ca_file = r->ca_file;
+    o.user_agent = "agent_sdk/" "ruby";
+    static const asdk_http_callbacks cb = { on_status, on_header, on_data, on_done };
+    s->req = asdk_http_start(r->http, &o, &cb, s);
+    return s->req ? 0 : -1;
+}
+
+/* ---- Ruby object -------------------------------------------------------------------------------------- */
+
+static void runner_mark(void *p)
+{
+    runner *r = p;
+    for (size_t i = 0; i < r->nslots; i++) rb_gc_mark(r->slots[i]->cancel_reason);
+}
+
+static void runner_free(void *p)
+{
+    runner *r = p;
+    for (size_t i = 0; i < r->nslots; i++) slot_free(r->slots[i]);
+    free(r->slots);
+    asdk_http_free(r->http);
+    free(r->ca_file);
+    xfree(r);
+}
+
+static size_t runner_size(const void *p)
+{
+    const runner *r = p;
+    return sizeof *r + r->nslots * sizeof(slot);
+}
+
+static const rb_data_type_t runner_type = {
+    "RubyLLM::AgentSDK::Native::Runner",
+    { runner_mark, runner_free, runner_size, NULL, { 0 } },
+    NULL, NULL, RUBY_TYPED_FREE_IMMEDIATELY
+};
+
+static runner *get(VALUE self)
+{
+    runner *r = rb_check_typeddata(self, &runner_type);
+    if (!r->http) rb_raise(rb_eRuntimeError, "Runner not initialised");
+    return r;
+}
+
+static VALUE runner_alloc(VALUE klass)
+{
+    runner *r;
+    return TypedData_Make_Struct(klass, runner, &runner_type, r);
+}
+
+static long seconds_ms(VALUE opts, const char *key, double dflt)
+{
+    VALUE v = rb_hash_lookup2(opts, ID2SYM(rb_intern(key)), Qnil);
+    double sec = NIL_P(v) ? dflt : NUM2DBL(v);
+    if (sec < 0) rb_raise(rb_eArgError, "%s must not be negative", key);
+    return (long)(sec * 1000.0);
+}
+
+/* Runner.new(connect_timeout: 10, idle_timeout: 120, request_timeout: 600, ca_file: nil) */
+static VALUE runner_initialize(int argc, VALUE *argv, VALUE self)
+{
+    VALUE opts;
+    rb_scan_args(argc, argv, "0:", &opts);
+    if (NIL_P(opts)) opts = rb_hash_new();
+    runner *r = rb_check_typeddata(self, &runner_type);
+    if (r->http) rb_raise(rb_eRuntimeError, "Runner already initialised");
+    r->connect_ms = seconds_ms(opts, "connect_timeout", 10);
+    r->idle_ms = seconds_ms(opts, "idle_timeout", 120);
+    r->total_ms = seconds_ms(opts, "request_timeout", 600);
+    VALUE ca = rb_hash_lookup2(opts, ID2SYM(rb_intern("ca_file")), Qnil);
+    if (!NIL_P(ca)) {
+        const char *path = StringValueCStr(ca);
+        r->ca_file = strdup(path);
+        if (!r->ca_file) rb_raise(rb_eNoMemError, "runner");
+    }
+    r->http = asdk_http_new();
+    if (!r->http) rb_raise(rb_eRuntimeError, "could not initialise libcurl");
+    return self;
+}
+
+/* add(loop_config, url, headers) → Integer id */
+static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
+{
+    runner *r = get(self);
+    Check_Type(config, T_HASH);
+    Check_Type(headers, T_ARRAY);
+    const char *curl = StringValueCStr(url);
+
+    asdk_loop_config c;
+    asdk_price price;
+    asdk_loop_config_from_hash(config, &c, &price); /* may raise: before anything is allocated */
+
+    slot *s = calloc(1, sizeof *s);
+    if (!s) rb_raise(rb_eNoMemError, "runner");
+    s->owner = r;
+    s->cancel_reason = Qnil;
+    s->retry_after_ms = -1;
+    s->should_retry = -1;
+    asdk_turn_init(&s->turn);
+    char err[256];
+    asdk_loop_io io = { io_emit, io_now, io_random, s };
+    s->loop = asdk_loop_new(&c, &io, err, sizeof err);
+    if (!s->loop) {
+        free(s);
+        rb_raise(rb_eArgError, "%s", err);
+    }
+    asdk_stream_init(&s->stream, c.provider, &s->turn, 0, 0);
+    if (c.include_partial) asdk_stream_on_text(&s->stream, on_text, s);
+    s->url = strdup(curl);
+    s->nheaders = (size_t)RARRAY_LEN(headers);
+    s->headers = calloc(s->nheaders ? s->nheaders : 1, sizeof *s->headers);
+    int nomem = !s->url || !s->headers;
+    for (size_t i = 0; !nomem && i < s->nheaders; i++) {
+        VALUE h = rb_ary_entry(headers, (long)i);
+        if (!RB_TYPE_P(h, T_STRING) || memchr(RSTRING_PTR(h), '\0', (size_t)RSTRING_LEN(h))) {
+            slot_free(s);
+            rb_raise(rb_eArgError, "headers must be Strings \"Name: value\"");
+        }
+        s->headers[i] = strndup(RSTRING_PTR(h), (size_t)RSTRING_LEN(h));
+        nomem = !s->headers[i];
+    }
+    if (!nomem && r->nslots == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        slot **p = realloc(r->slots, cap * sizeof *p);
+        if (p) r->slots = p, r->cap = cap;
+        else nomem = 1;
+    }
+    if (nomem) {
+        slot_free(s);
+        rb_raise(rb_eNoMemError, "runner");
+    }
+    r->slots[r->nslots++] = s;
+    asdk_loop_start(s->loop); /* the init line waits in s->lines; nothing is sent before #run delivers it */
+    RB_GC_GUARD(config);
+    RB_GC_GUARD(headers);
+    return SIZET2NUM(r->nslots - 1);
+}
+
+static slot *slot_at(runner *r, VALUE id)
+{
+    size_t i = NUM2SIZET(id);
+    if (i >= r->nslots) rb_raise(rb_eIndexError, "no run %lu", (unsigned long)i);
+    return r->slots[i];
+}
+
+/* cancel(id, reason = nil): thread-safe (it runs with the GVL; the run loop sees it after its poll wakes). */
+static VALUE runner_cancel(int argc, VALUE *argv, VALUE self)
+{
+    VALUE id, reason;
+    rb_scan_args(argc, argv, "11", &id, &reason);
+    runner *r = get(self);
+    slot *s = slot_at(r, id);
+    if (!NIL_P(reason)) StringValue(reason);
+    s->cancel_reason = NIL_P(reason) ? Qnil : rb_str_new_frozen(reason);
+    s->cancel = 1;
+    asdk_http_wakeup(r->http);
+    return Qnil;
+}
+
+static VALUE runner_session_id(VALUE self, VALUE id)
+{
+    return rb_utf8_str_new_cstr(asdk_loop_session_id(slot_at(get(self), id)->loop));
+}
+
+static VALUE runner_stats(VALUE self, VALUE id)
+{
+    slot *s = slot_at(get(self), id);
+    VALUE h = rb_hash_new();
+    rb_hash_aset(h, ID2SYM(rb_intern("turns")), INT2NUM(asdk_loop_turns(s->loop)));
+    rb_hash_aset(h, ID2SYM(rb_intern("cost_micros")), LL2NUM(asdk_loop_cost_micros(s->loop)));
+    rb_hash_aset(h, ID2SYM(rb_intern("tokens")), LL2NUM(asdk_loop_tokens(s->loop)));
+    return h;
+}
+
+/* ---- the run loop ----------------------------------------------------------------------------------------- */
+
+static void yield_lines(VALUE self, size_t i, slot *s)
+{
+    if (!s->lines.len) return;
+    asdk_buf lines = s->lines;
+    s->lines = (asdk_buf){ 0 };
+    VALUE all = rb_utf8_str_new(lines.ptr, (long)lines.len);
+    asdk_buf_free(&lines);
+    const char *p = RSTRING_PTR(all), *end = p + RSTRING_LEN(all);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        VALUE line = rb_obj_freeze(rb_utf8_str_new(p, nl - p));
+        p = nl + 1;
+        rb_yield_values(3, SIZET2NUM(i), sym_line, line);
+    }
+    RB_GC_GUARD(all);
+    (void)self;
+}
+
+static void run_tools(VALUE self, size_t i, slot *s)
+{
+    size_t n = asdk_loop_tool_count(s->loop);
+    VALUE calls = rb_ary_new_capa((long)n);
+    for (size_t k = 0; k < n; k++) {
+        const asdk_block *b = asdk_loop_tool_call(s->loop, k);
+        VALUE h = rb_hash_new();
+        rb_hash_aset(h, sym_id, rb_utf8_str_new(b->id.ptr, (long)b->id.len));
+        rb_hash_aset(h, sym_name, rb_utf8_str_new(b->name.ptr, (long)b->name.len));
+        rb_hash_aset(h, sym_input_json, b->text.len ? rb_utf8_str_new(b->text.ptr, (long)b->text.len) : rb_utf8_str_new_cstr("{}"));
+        rb_ary_push(calls, h);
+    }
+    VALUE results = rb_yield_values(3, SIZET2NUM(i), sym_tools, calls);
+    if (!RB_TYPE_P(results, T_ARRAY)) rb_raise(rb_eTypeError, "the :tools block must return an Array of [content, is_error]");
+    for (size_t k = 0; k < n && k < (size_t)RARRAY_LEN(results); k++) {
+        VALUE pair = rb_ary_entry(results, (long)k);
+        if (!RB_TYPE_P(pair, T_ARRAY) || RARRAY_LEN(pair) != 2) rb_raise(rb_eTypeError, "tool result must be [content, is_error]");
+        VALUE content = rb_ary_entry(pair, 0);
+        StringValue(content);
+        asdk_loop_tool_result(s->loop, k, RSTRING_PTR(content), (size_t)RSTRING_LEN(content), RTEST(rb_ary_entry(pair, 1)));
+    }
+    asdk_loop_resume(s->loop);
+}
+
+static VALUE run_body(VALUE self)
+{
+    runner *r = get(self);
+    for (;;) {
+        int active = 0;
+        int64_t next_wake = -1;
+        for (size_t i = 0; i < r->nslots; i++) {
+            slot *s = r->slots[i];
+            if (s->reported) continue;
+            for (;;) { /* step this run until it waits on the network or a timer, or is done */
+                if (s->nomem) rb_raise(rb_eNoMemError, "agent loop: out of memory");
+                asdk_loop_state st = asdk_loop_state_now(s->loop);
+                if (s->cancel && st != ASDK_LOOP_DONE) {
+                    if (s->req) asdk_http_cancel(s->req);
+                    const char *why = NIL_P(s->cancel_reason) ? NULL : StringValueCStr(s->cancel_reason);
+                    st = asdk_loop_cancel(s->loop, why);
+                }
+                yield_lines(self, i, s); /* every message is delivered before anything that follows it */
+                if (st == ASDK_LOOP_TOOLS) {
+                    run_tools(self, i, s);
+                    continue;
+                }
+                if (st == ASDK_LOOP_SLEEP && now_ms() >= s->wake_at_ms) {
+                    asdk_loop_resume(s->loop);
+                    continue;
+                }
+                if (st == ASDK_LOOP_SEND && !s->req && start_request(r, s)) rb_raise(rb_eNoMemError, "runner");
+                if (st == ASDK_LOOP_DONE) {
+                    s->reported = 1;
+                    rb_yield_values(3, SIZET2NUM(i), sym_done, Qnil);
+                }
+                break;
+            }
+            if (s->reported) continue;
+            active++;
+            if (asdk_loop_state_now(s->loop) == ASDK_LOOP_SLEEP && (next_wake < 0 || s->wake_at_ms < next_wake))
+                next_wake = s->wake_at_ms;
+        }
+        if (!active) return Qnil;
+
+        int timeout = 1000;
+        if (next_wake >= 0) {
+            int64_t d = next_wake - now_ms();
+            timeout = d <= 0 ? 0 : d < timeout ? (int)d : timeout;
+        }
+        int interrupted = 0;
+        asdk_without_gvl_poll(r->http, timeout, &interrupted);
+        rb_thread_check_ints(); /* Thread#kill, Thread#raise, Timeout: here, never inside libcurl */
+    }
+}
+
+static VALUE run_ensure(VALUE self)
+{
+    runner *r = rb_check_typeddata(self, &runner_type);
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->slots[i]->req) asdk_http_cancel(r->slots[i]->req);
+    r->running = 0;
+    return Qnil;
+}
+
+static VALUE runner_run(VALUE self)
+{
+    runner *r = get(self);
+    if (!rb_block_given_p()) rb_raise(rb_eArgError, "Runner#run needs a block");
+    if (r->running) rb_raise(rb_eRuntimeError, "Runner#run is already running");
+    r->running = 1;
+    return rb_ensure(run_body, self, run_ensure, self);
+}
+
+/* ---- Retry-After as an HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT" → seconds since the epoch, or -1 -------- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int64_t parse_http_date(const char *v, size_t n)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char buf[64];
+    if (n >= sizeof buf) return -1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    const char *p = strchr(buf, ',');
+    if (!p) return -1;
+    int day, year, hh, mm, ss;
+    char mon[4] = { 0 };
+    if (sscanf(p + 1, " %2d %3c %4d %2d:%2d:%2d", &day, mon, &year, &hh, &mm, &ss) != 6) return -1;
+    const char *m = strstr(months, mon);
+    if (!m || (m - months) % 3 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return -1;
+    return days_from_civil(year, (unsigned)((m - months) / 3 + 1), (unsigned)day) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+void asdk_init_runner(VALUE mNative)
+{
+    sym_line = ID2SYM(rb_intern("line"));
+    sym_tools = ID2SYM(rb_intern("tools"));
+    sym_done = ID2SYM(rb_intern("done"));
+    sym_id = ID2SYM(rb_intern("id"));
+    sym_name = ID2SYM(rb_intern("name"));
+    sym_input_json = ID2SYM(rb_intern("input_json"));
+
+    VALUE c = rb_define_class_under(mNative, "Runner", rb_cObject);
+    rb_define_alloc_func(c, runner_alloc);
+    rb_define_method(c, "initialize", runner_initialize, -1);
+    rb_define_method(c, "add", runner_add, 3);
+    rb_define_method(c, "run", runner_run, 0);
+    rb_define_method(c, "cancel", runner_cancel, -1);
+    rb_define_method(c, "session_id", runner_session_id, 1);
+    rb_define_method(c, "stats", runner_stats, 1);
+}

@@ -1,0 +1,270 @@
+# frozen_string_literal: true
+
+require "json"
+
+module RubyLLM
+  module AgentSDK
+    # Runs the Ruby tool calls of one model turn and returns their results for the next request.
+    #
+    #   runner = ToolRunner.new([LookupOrder], context: { user: current_user }, hooks: { pre_tool_use: [...] })
+    #   runner.run([{ id: "toolu_1", name: "lookup_order", input: { "order_number" => "ORD-1" } }])
+    #   # => [{ tool_use_id: "toolu_1", content: "{\"status\":\"shipped\"}", is_error: false }]
+    #
+    # One runner is one run: it remembers the calls made (dedup). Each call goes through, in order: unknown
+    # tool / invalid input (checked in C) → repeated call → pre_tool_use hooks (deny / modify) → can_use_tool →
+    # Tool#permitted? → Tool#call with its timeout → the result as text (a String as is, anything else as JSON),
+    # capped to result_max_bytes → post_tool_use (or post_tool_use_failure) hooks. Every failure becomes an
+    # is_error result for the model; nothing raises out of #run. Exceptions are reported to the model as
+    # "ClassName: message"; their backtraces go to the logger only.
+    #
+    # Hooks, can_use_tool and permitted? run in the caller's thread, in call order; the tool calls themselves
+    # run in threads of their own (all of a turn's at once with parallel: true). Results come in call order.
+    class ToolRunner
+      DEFAULT_RESULT_MAX_BYTES = 4096
+
+      attr_reader :tools
+
+      def initialize(tools, context: nil, hooks: {}, can_use_tool: nil, result_max_bytes: DEFAULT_RESULT_MAX_BYTES,
+                     dedup: true, parallel: true, default_timeout: nil, logger: nil, hook_input: {})
+        @tools = ToolRunner.index(tools)
+        @context = context
+        @hooks = Hooks.config(hooks)
+        raise ArgumentError, "can_use_tool must respond to #call" unless can_use_tool.nil? || can_use_tool.respond_to?(:call)
+        raise ArgumentError, "result_max_bytes must be a positive Integer" unless result_max_bytes.is_a?(Integer) && result_max_bytes.positive?
+        unless default_timeout.nil? || (default_timeout.is_a?(Numeric) && default_timeout.positive?)
+          raise ArgumentError, "default_timeout must be a positive number of seconds or nil"
+        end
+        raise ArgumentError, "hook_input must be a Hash" unless hook_input.is_a?(Hash)
+
+        @can_use_tool = can_use_tool
+        @result_max_bytes = result_max_bytes
+        @dedup = dedup
+        @parallel = parallel
+        @default_timeout = default_timeout
+        @logger = logger
+        @hook_input = hook_input.transform_keys(&:to_s).freeze
+        @registry = Native::ToolRegistry.new(@tools.map { |name, tool| [name, JSON.generate(tool.input_schema)] })
+      end
+
+      # { tool_name => Tool class }, checking that each is a Tool class and no name repeats.
+      def self.index(tools)
+        list = Array(tools)
+        list.each_with_object({}) do |tool, index|
+          raise ArgumentError, "tools: expected RubyLLM::AgentSDK::Tool subclasses, got #{tool.inspect}" unless tool.is_a?(Class) && tool < Tool
+
+          name = tool.tool_name
+          raise ArgumentError, "tools: #{index[name]} and #{tool} are both named #{name.inspect}" if index.key?(name)
+
+          index[name] = tool
+        end.freeze
+      end
+
+      # calls: [{id:, name:, input:}] (input a Hash or a JSON text). Returns [{tool_use_id:, content:, is_error:}].
+      def run(calls)
+        raise ArgumentError, "calls must be an Array of {id:, name:, input:}" unless calls.is_a?(Array)
+
+        pending = calls.map { |call| admit(call) }
+        if @parallel
+          pending.each { |p| start(p) }
+          pending.each { |p| finish(p) }
+        else
+          pending.each { |p| start(p) && finish(p) }
+        end
+        pending.map { |p| complete(p) }
+      end
+
+      def logger
+        @logger || Hooks.logger
+      end
+
+      private
+
+      # One call on its way through: `result` is set as soon as it is decided ([content, is_error]).
+      Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :result, :ran)
+      private_constant :Call
+
+      def admit(raw)
+        call = Call.new(*fields(raw))
+        error = check(call) || deduplicate(call) || pre_tool_use(call) || ask_permission(call) || permitted(call)
+        call.result = [error, true] if error
+        call
+      rescue StandardError => e
+        internal_error(call || Call.new, e)
+      end
+
+      def fields(raw)
+        raise ArgumentError, "a tool call must be a Hash, got #{raw.class}" unless raw.is_a?(Hash)
+
+        id, name, input = %i[id name input].map { |k| raw.key?(k) ? raw[k] : raw[k.to_s] }
+        input_json = input.is_a?(String) ? input : JSON.generate(input.nil? ? {} : input)
+        [id&.to_s, name.to_s, nil, input_json]
+      end
+
+      def check(call)
+        error = @registry.check(call.name, call.input_json)
+        return error if error
+
+        call.tool = @tools.fetch(call.name)
+        call.input = JSON.parse(call.input_json)
+        nil
+      end
+
+      def deduplicate(call)
+        return nil unless @dedup && @registry.seen?(call.name, call.input_json)
+
+        "#{call.name} was already called with these arguments in this run; use the earlier result"
+      end
+
+      # A refusal before the tool ran: the same call may be made again (the refusal may not hold next time).
+      def refused(call, message)
+        @registry.forget(call.name, call.input_json) if @dedup
+        message
+      end
+
+      def pre_tool_use(call)
+        matching_hooks("PreToolUse", call.name).each do |matcher|
+          output = Hooks.run("PreToolUse", matcher.handlers, hook_input(call, "PreToolUse"), call.id)
+          specific = output["hookSpecificOutput"].is_a?(Hash) ? output["hookSpecificOutput"] : {}
+          if output["continue"] == false
+            return refused(call, output["stopReason"] || "Stopped by a pre_tool_use hook")
+          elsif specific["permissionDecision"] == "deny" || output["decision"] == "block"
+            return refused(call, specific["permissionDecisionReason"] || output["reason"] || "Denied by a pre_tool_use hook")
+          elsif specific.key?("updatedInput")
+            error = replace_input(call, specific["updatedInput"], "a pre_tool_use hook")
+            return refused(call, error) if error
+          end
+        end
+        nil
+      end
+
+      def ask_permission(call)
+        return nil unless @can_use_tool
+
+        context = Permissions::Context.new(tool_use_id: call.id, suggestions: [], agent_id: nil, input: call.input)
+        decision = Permissions.decide(@can_use_tool, call.name, call.input, context)
+        return refused(call, decision.message || "Denied by can_use_tool") unless decision.allow?
+
+        error = decision.updated_input && replace_input(call, decision.updated_input, "can_use_tool")
+        error ? refused(call, error) : nil
+      end
+
+      def permitted(call)
+        call.instance = call.tool.new(@context)
+        return nil if call.instance.permitted?(@context)
+
+        refused(call, "#{call.name} is not permitted in this context")
+      rescue StandardError, ScriptError => e
+        logger.error("agent_sdk: #{call.tool}#permitted? raised #{e.class}: #{e.message} — not permitted")
+        refused(call, "#{call.name} is not permitted in this context (the permission check failed)")
+      end
+
+      # Input changed by a hook or can_use_tool is checked against the schema again.
+      def replace_input(call, input, by)
+        json = JSON.generate(input)
+        error = @registry.check(call.name, json)
+        return "#{error} (as changed by #{by})" if error
+
+        call.input = JSON.parse(json)
+        nil
+      rescue JSON::GeneratorError, TypeError => e
+        "#{by} returned an input that is not JSON: #{e.message}"
+      end
+
+      def matching_hooks(event, tool_name)
+        (@hooks[event] || []).select { |m| m.matches?(tool_name) }
+      end
+
+      def hook_input(call, event, extra = {})
+        @hook_input.merge("hook_event_name" => event, "tool_name" => call.name, "tool_input" => call.input,
+                          "tool_use_id" => call.id, **extra)
+      end
+
+      # ---- running ----
+
+      def start(call)
+        return false if call.result
+
+        call.timeout = call.tool.timeout || @default_timeout
+        call.deadline = call.timeout && (monotonic + call.timeout)
+        kwargs = call.input.transform_keys(&:to_sym)
+        instance = call.instance
+        call.thread = Thread.new do
+          Thread.current.report_on_exception = false
+          begin
+            [:ok, instance.call(**kwargs)]
+          rescue StandardError, ScriptError, SystemStackError => e
+            [:error, e]
+          end
+        end
+        call.thread.name = "agent_sdk tool #{call.name}"
+        true
+      rescue StandardError => e
+        internal_error(call, e)
+        false
+      end
+
+      def finish(call)
+        thread = call.thread
+        return unless thread
+
+        joined = call.deadline ? thread.join([call.deadline - monotonic, 0].max) : thread.join
+        unless joined
+          thread.kill
+          call.ran = true
+          call.result = ["#{call.name} timed out after #{format_seconds(call.timeout)} s", true]
+          return
+        end
+        status, value = thread.value
+        call.ran = true
+        call.result = status == :ok ? text_of(call, value) : raised(call, value)
+      rescue StandardError => e
+        internal_error(call, e)
+      end
+
+      def raised(call, error)
+        logger.error("agent_sdk: tool #{call.name} raised #{error.class}: #{error.message}\n" \
+                     "#{Array(error.backtrace).join("\n")}")
+        ["#{error.class}: #{error.message}", true]
+      end
+
+      # [text, is_error]: a String as is, anything else as JSON; capped.
+      def text_of(call, value)
+        text = value.is_a?(String) ? value : JSON.generate(value)
+        [Native.cap_result(text, @result_max_bytes), false]
+      rescue JSON::GeneratorError, JSON::NestingError, EncodingError, TypeError => e
+        ["The result of #{call.name} could not be turned into JSON (#{e.class}: #{e.message})", true]
+      end
+
+      def complete(call)
+        content, is_error = call.result || ["#{call.name} produced no result", true]
+        post_tool_use(call, content, is_error) if call.ran
+        { tool_use_id: call.id, content: content.to_s, is_error: is_error ? true : false }
+      end
+
+      def post_tool_use(call, content, is_error)
+        event = is_error ? "PostToolUseFailure" : "PostToolUse"
+        extra = is_error ? { "error" => content } : { "tool_response" => content }
+        matching_hooks(event, call.name).each do |matcher|
+          Hooks.run(event, matcher.handlers, hook_input(call, event, extra), call.id)
+        end
+      rescue StandardError => e
+        logger.error("agent_sdk: #{event} hook for #{call.name} failed: #{e.class}: #{e.message}")
+      end
+
+      def internal_error(call, error)
+        logger.error("agent_sdk: tool call #{call.name.inspect} failed inside the runner: #{error.class}: " \
+                     "#{error.message}\n#{Array(error.backtrace).join("\n")}")
+        call.result = ["Internal error running #{call.name}: #{error.class}: #{error.message}", true]
+        call
+      end
+
+      def format_seconds(seconds)
+        seconds.is_a?(Float) && seconds == seconds.floor ? seconds.to_i.to_s : seconds.to_s
+      end
+
+      def monotonic
+        Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      end
+    end
+  end
+end
