@@ -2,7 +2,6 @@
 
 # transport: :api end to end: the C loop over HTTP against the project's fake Messages API server, Ruby tools.
 RSpec.describe "transport: :api" do
-  SDK = RubyLLM::AgentSDK unless defined?(SDK)
 
   class LookupOrder < RubyLLM::AgentSDK::Tool
     description "Look up an order by its number"

@@ -2,7 +2,6 @@
 
 # The CLI transport against the REAL claude binary, offline, with the project's fake Messages API as the model.
 RSpec.describe "CLI transport against the real claude CLI" do
-  SDK = RubyLLM::AgentSDK
 
   def tool_results(server, request_index)
     server.agent_requests[request_index].body["messages"].flat_map do |m|

@@ -5,6 +5,7 @@ require "ruby_llm/agent_sdk"
 require "tmpdir"
 require "fileutils"
 
+SDK = RubyLLM::AgentSDK
 Dir[File.join(__dir__, "support", "*.rb")].sort.each { |f| require f }
 
 RSpec.configure do |config|
