@@ -199,6 +199,26 @@ RSpec.describe RubyLLM::AgentSDK::Native::StreamAssembler do
       expect(r[:texts]).to eq(%w[pre- text])
     end
 
+    it "decodes every escape and spacing, whichever way it reads the event" do
+      start = sse("content_block_start", type: "content_block_start", index: 0, content_block: { type: "text", text: "" })
+      deltas = [
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\\"\\\\\\/\\b\\f\\n\\r\\t|"}}',
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\u00e9\\ud83d\\ude00|"}}',
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\udc00|"}}',
+        "{ \"type\" : \"content_block_delta\", \"index\" : 0, \"delta\" : { \"text\" : \"sp|\", \"type\" : \"text_delta\" } }",
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"é🙂|"},"extra":1}'
+      ]
+      r = assemble_every_way(:anthropic, start + deltas.map { |d| sse("content_block_delta", d) }.join)
+      expect(r[:error]).to be_nil
+      expect(r[:turn]["content"]).to eq([{ "type" => "text", "text" => "a\"\\/\b\f\n\r\t|é😀|\u{FFFD}\u{FFFD}\u{FFFD}|sp|é🙂|" }])
+      %W[{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\x01"}}
+         {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\x"}}
+         {"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}
+         {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}}].each do |bad|
+        expect(assemble(:anthropic, [start + sse("content_block_delta", bad)])[:error]).to match(/not valid JSON/), bad
+      end
+    end
+
     it "turns empty tool input into {} and closes open blocks at message_stop" do
       input = sse("content_block_start", type: "content_block_start", index: 0,
                                          content_block: { type: "tool_use", id: "a", name: "A", input: {} }) +

@@ -18,6 +18,10 @@ $CFLAGS << " -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wno-unused-parame
 $CFLAGS << " -Werror" if ENV["AGENT_SDK_WERROR"]
 if ENV["AGENT_SDK_SANITIZE"]
   $CFLAGS << " -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+  # Heap checks only: any rb_* call may raise, and Ruby's longjmp (not intercepted by ASan when Ruby itself is
+  # not built with it) would leave our frames' stack redzones poisoned, failing later in Ruby's own code.
+  # The fuzzers (fuzz/build.sh) check the core with full stack instrumentation.
+  $CFLAGS << (RbConfig::CONFIG["CC"].to_s.include?("clang") ? " -mllvm -asan-stack=0" : " --param=asan-stack=0")
   $LDFLAGS << " -fsanitize=address,undefined"
 end
 

@@ -67,6 +67,7 @@ typedef struct {
     } f[ASDK_ANTH_FIELDS];
     asdk_buf arena;
     asdk_asm_status cb_status;
+    int no_fast_path;      /* tests: read every event with yajl (see fast_delta in anthropic.c) */
     asdk_jwalk w;
 } asdk_anthropic;
 
