@@ -130,6 +130,15 @@ RSpec.describe RubyLLM::AgentSDK::Native::StreamAssembler do
       expect(r[:texts]).not_to be_empty
     end
 
+    it "takes an error event whose data is not JSON as the error text, and ignores blank data" do
+      r = assemble_every_way(:anthropic, "data:  \n\nevent: error\ndata: upstream timed out\n\n")
+      expect(r[:error]).to be_nil
+      expect(r[:turn]["error"]).to eq("type" => "api_error", "message" => "upstream timed out")
+      r = assemble_every_way(:openai, "data: \t\n\n#{chunk(choices: [{ index: 0, delta: { content: 'x' } }])}event: error\ndata: gateway gone\n\n")
+      expect(r[:turn]["error"]).to eq("type" => "api_error", "message" => "gateway gone")
+      expect(r[:turn]["content"]).to eq([{ "type" => "text", "text" => "x" }])
+    end
+
     it "treats usage as cumulative: each field present replaces the value so far" do
       input = sse("message_start", type: "message_start",
                                    message: { id: "msg_1", model: "m", content: [], usage: usage(10, 1, 5, 0) }) +
@@ -479,6 +488,7 @@ RSpec.describe RubyLLM::AgentSDK::Native::StreamAssembler do
     expect { described_class.new(:openai, max_event_bytes: 0) }.to raise_error(ArgumentError)
     expect { described_class.new(:openai, nope: 1) }.to raise_error(ArgumentError)
     expect { described_class.allocate.turn }.to raise_error(RuntimeError, /not initialized/)
+    expect { described_class.new(:openai).dup }.to raise_error(TypeError, /can't be copied/)
   end
 
   it "survives GC.stress" do

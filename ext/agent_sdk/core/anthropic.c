@@ -121,7 +121,7 @@ static int append(asdk_anthropic *a, asdk_buf *b, const char *s, size_t n)
     return 0;
 }
 
-static int has(const asdk_anthropic *a, int node, asdk_kind kind)
+static int has(const asdk_anthropic *a, int node, int kind)
 {
     return a->f[node].kind == kind;
 }
@@ -373,10 +373,10 @@ static asdk_asm_status block_start(asdk_anthropic *a, int *go)
         if (charge(a, sizeof(asdk_anth_slot))) return a->err.status;
         return add_slot(a, index, NO_BLOCK) ? ASDK_ASM_OK : a->err.status;
     }
-    asdk_anth_slot *s = add_slot(a, index, a->turn->nblocks);
-    if (!s) return a->err.status;
     asdk_asm_status st = fill_block(a, type, go);
     if (st) return st;
+    asdk_anth_slot *s = add_slot(a, index, a->turn->nblocks - 1); /* only once its block exists */
+    if (!s) return a->err.status;
     if (type == ASDK_BLOCK_TOOL_USE && has(a, N_CB_INPUT, CAPTURED_OBJECT) && a->f[N_CB_INPUT].len > 2) {
         /* A start that already carries the input (the API sends {} and then fragments). */
         if (append(a, &s->json, a->arena.ptr + a->f[N_CB_INPUT].off, a->f[N_CB_INPUT].len)) return a->err.status;
@@ -574,9 +574,10 @@ asdk_asm_status asdk_anthropic_event(asdk_anthropic *a, const char *type, size_t
 {
     if (a->err.status == ASDK_ASM_ABORTED) a->err.status = ASDK_ASM_OK;
     if (a->err.status) return a->err.status;
-    if (a->turn->complete || !dlen || !known_name(type, tlen)) return ASDK_ASM_OK;
+    if (a->turn->complete || asdk_asm_blank(data, dlen) || !known_name(type, tlen)) return ASDK_ASM_OK;
     int go = 1;
     asdk_asm_status st;
+    if (asdk_asm_text_error(a->turn, type, tlen, data, dlen, &st)) return st ? nomem(a) : ASDK_ASM_OK;
     if (!a->no_fast_path && fast_delta(a, data, dlen, &st, &go)) {
         if (st) return st;
         return go ? ASDK_ASM_OK : (a->err.status = ASDK_ASM_ABORTED);

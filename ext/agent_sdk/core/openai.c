@@ -415,13 +415,16 @@ asdk_asm_status asdk_openai_event(asdk_openai *o, const char *type, size_t tlen,
 {
     if (o->err.status == ASDK_ASM_ABORTED) o->err.status = ASDK_ASM_OK;
     if (o->err.status) return o->err.status;
-    if (o->turn->complete || !dlen || !(NAME_IS(type, tlen, "message") || NAME_IS(type, tlen, "error")))
+    if (o->turn->complete || asdk_asm_blank(data, dlen) ||
+        !(NAME_IS(type, tlen, "message") || NAME_IS(type, tlen, "error")))
         return ASDK_ASM_OK;
     if (done(data, dlen)) return finalize(o);
+    asdk_asm_status st;
+    if (asdk_asm_text_error(o->turn, type, tlen, data, dlen, &st)) return st ? nomem(o) : ASDK_ASM_OK;
 
     size_t from = o->text_block == NO_BLOCK ? 0 : o->turn->blocks[o->text_block].text.len;
     o->body = 0;
-    asdk_asm_status st = parse(o, data, dlen, "chunk is not valid JSON");
+    st = parse(o, data, dlen, "chunk is not valid JSON");
     if (!st) st = apply(o);
     if (o->arena.cap > ((size_t)8 << 20)) asdk_buf_free(&o->arena);
     if (st) return st;
