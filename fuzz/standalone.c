@@ -1,10 +1,12 @@
-/* standalone.c — runs the fuzz target without libFuzzer (for gcc -fsanitize=address,undefined).
+/* standalone.c — runs the fuzz targets without libFuzzer (for gcc -fsanitize=address,undefined).
  *
- *   standalone [-n ITERATIONS] [-s SEED] [FILE|DIR]...
+ *   standalone_driver [-n|--iterations ITERATIONS] [-s|--seed SEED] [FILE|DIR]...
  *
  * Runs every file given (directories: every file in them), then ITERATIONS random inputs (default 20000)
- * made by mutating those files, or built-in seeds when none are given. Prints the seed, so a failure can be
- * replayed with -s; the input that failed is also written to ./standalone-crash. */
+ * made by mutating those files, or built-in seeds when none are given, each through every target: built
+ * with -DASDK_FUZZ_ALL, the targets are fuzz_stream.c and fuzz_sse.c with their LLVMFuzzerTestOneInput
+ * renamed (see build.sh); else the one LLVMFuzzerTestOneInput linked in. Prints the seed, so a failure can
+ * be replayed with -s; the input that failed is also written to ./standalone-crash. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sanitizer/common_interface_defs.h>
@@ -16,7 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef ASDK_FUZZ_ALL
+int fuzz_stream_input(const uint8_t *data, size_t size);
+int fuzz_sse_input(const uint8_t *data, size_t size);
+static int (*const targets[])(const uint8_t *, size_t) = { fuzz_stream_input, fuzz_sse_input };
+#else
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static int (*const targets[])(const uint8_t *, size_t) = { LLVMFuzzerTestOneInput };
+#endif
 
 typedef struct {
     char *data;
@@ -48,7 +57,7 @@ static void run(const char *data, size_t len)
 {
     current = data;
     current_len = len;
-    LLVMFuzzerTestOneInput((const uint8_t *)data, len);
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) targets[i]((const uint8_t *)data, len);
 }
 static size_t nseeds;
 
@@ -122,6 +131,11 @@ static const char *const tokens[] = {
     "\"type\":", "\"text\"", "\"tool_use\"", "\"tool_result\"", "\"content\":", "\"message\":{", "\"usage\":{",
     "\"input\":", "\"is_error\":true", "\"event\":{\"delta\":{", "\"text_delta\"", "\xff", "\xc0\x80", "\xed\xa0\x80",
     "\xf4\x90\x80\x80", "\xe2\x86\x92", "1e999", "-0", "12345678901234567890123", " ", "\t", "null", "true",
+    /* SSE and the Messages / chat-completions events */
+    "\n\n", "\r\r", "data: ", "data:", "event: ", "id: ", "retry: 10", ": ping\n", "\xef\xbb\xbf", "[DONE]",
+    "\"index\":0", "\"index\":1", "\"content_block_delta\"", "\"content_block_start\"", "\"content_block_stop\"",
+    "\"message_delta\"", "\"message_stop\"", "\"text_delta\"", "\"input_json_delta\"", "\"partial_json\":\"",
+    "\"tool_calls\":[{", "\"arguments\":", "\"finish_reason\":\"stop\"", "\"usage\":{\"output_tokens\":",
 };
 
 /* Applies 1..8 random edits to buf (capacity cap), returns the new length. */
@@ -175,8 +189,8 @@ int main(int argc, char **argv)
     signal(SIGABRT, on_abort);
     __sanitizer_set_death_callback(save_current);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-n") && i + 1 < argc) iterations = atol(argv[++i]);
-        else if (!strcmp(argv[i], "-s") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+        if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "--iterations")) && i + 1 < argc) iterations = atol(argv[++i]);
+        else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--seed")) && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else load(argv[i]);
     }
     if (!nseeds) {

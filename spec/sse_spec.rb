@@ -241,6 +241,7 @@ RSpec.describe RubyLLM::AgentSDK::Native::SSEParser do
     expect { described_class.new(0) }.to raise_error(ArgumentError)
     expect { described_class.new("1") }.to raise_error(ArgumentError)
     expect(described_class.new(100).max_event_bytes).to eq(100)
+    expect { described_class.new.clone }.to raise_error(TypeError, /can't be copied/)
   end
 
   it "survives GC.stress" do

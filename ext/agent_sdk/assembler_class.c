@@ -108,6 +108,12 @@ static VALUE assembler_initialize(int argc, VALUE *argv, VALUE self)
     return self;
 }
 
+static VALUE assembler_initialize_copy(VALUE self, VALUE orig)
+{
+    rb_raise(rb_eTypeError, "StreamAssembler can't be copied");
+    return self;
+}
+
 /* ---- text deltas ------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -295,6 +301,7 @@ void asdk_init_stream_assembler(VALUE mNative)
     VALUE c = rb_define_class_under(mNative, "StreamAssembler", rb_cObject);
     rb_define_alloc_func(c, assembler_alloc);
     rb_define_method(c, "initialize", assembler_initialize, -1);
+    rb_define_method(c, "initialize_copy", assembler_initialize_copy, 1);
     rb_define_method(c, "feed", assembler_feed, 1);
     rb_define_method(c, "finish", assembler_finish, 0);
     rb_define_method(c, "parse_body", assembler_parse_body, 1);

@@ -173,6 +173,12 @@ static VALUE parser_last_event_id(VALUE self)
     return utf8_string(id, n);
 }
 
+static VALUE parser_initialize_copy(VALUE self, VALUE orig)
+{
+    rb_raise(rb_eTypeError, "SSEParser can't be copied");
+    return self;
+}
+
 static VALUE parser_max_event_bytes(VALUE self)
 {
     return SIZET2NUM(get_parser(self)->sse.max_event);
@@ -187,6 +193,7 @@ void asdk_init_sse_parser(VALUE mNative)
     VALUE c = rb_define_class_under(mNative, "SSEParser", rb_cObject);
     rb_define_alloc_func(c, parser_alloc);
     rb_define_method(c, "initialize", parser_initialize, -1);
+    rb_define_method(c, "initialize_copy", parser_initialize_copy, 1);
     rb_define_method(c, "feed", parser_feed, 1);
     rb_define_method(c, "finish", parser_finish, 0);
     rb_define_method(c, "retry_ms", parser_retry_ms, 0);

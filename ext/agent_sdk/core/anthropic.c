@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "utf8.h"
+
 #define NO_BLOCK SIZE_MAX
 #define CAPTURED_OBJECT 0xFF
 /* What a block and its slot cost against max_turn besides their bytes. */
@@ -21,31 +23,41 @@ enum {
 };
 typedef char nodes_fit[(int)N_COUNT <= (int)ASDK_ANTH_FIELDS ? 1 : -1];
 
-static const asdk_jw_edge edges[] = {
-    { N_ROOT, N_TYPE, 0, "type" }, { N_ROOT, N_INDEX, 0, "index" }, { N_ROOT, N_DELTA, 0, "delta" },
-    { N_ROOT, N_CB, 0, "content_block" }, { N_ROOT, N_MSG, 0, "message" }, { N_ROOT, N_USAGE, 0, "usage" },
-    { N_ROOT, N_ERR, 0, "error" },
+static const asdk_jw_edge root_edges[] = {
+    ASDK_JW_KEY(N_TYPE, 0, "type"), ASDK_JW_KEY(N_INDEX, 0, "index"), ASDK_JW_KEY(N_DELTA, 0, "delta"),
+    ASDK_JW_KEY(N_CB, 0, "content_block"), ASDK_JW_KEY(N_MSG, 0, "message"), ASDK_JW_KEY(N_USAGE, 0, "usage"),
+    ASDK_JW_KEY(N_ERR, 0, "error"),
     /* a whole body: the message at the root */
-    { N_ROOT, N_M_ID, 0, "id" }, { N_ROOT, N_M_MODEL, 0, "model" }, { N_ROOT, N_M_STOP, 0, "stop_reason" },
-    { N_ROOT, N_CONTENT, 0, "content" }, { N_CONTENT, N_CB, 0, NULL },
-
-    { N_DELTA, N_D_TYPE, 0, "type" }, { N_DELTA, N_D_TEXT, 0, "text" }, { N_DELTA, N_D_JSON, 0, "partial_json" },
-    { N_DELTA, N_D_THINKING, 0, "thinking" }, { N_DELTA, N_D_SIG, 0, "signature" },
-    { N_DELTA, N_D_STOP, 0, "stop_reason" },
-
-    { N_CB, N_CB_TYPE, 0, "type" }, { N_CB, N_CB_ID, 0, "id" }, { N_CB, N_CB_NAME, 0, "name" },
-    { N_CB, N_CB_TEXT, 0, "text" }, { N_CB, N_CB_THINKING, 0, "thinking" }, { N_CB, N_CB_SIG, 0, "signature" },
-    { N_CB, N_CB_DATA, 0, "data" }, { N_CB, N_CB_INPUT, ASDK_JW_CAPTURE, "input" },
-
-    { N_MSG, N_M_ID, 0, "id" }, { N_MSG, N_M_MODEL, 0, "model" }, { N_MSG, N_M_STOP, 0, "stop_reason" },
-    { N_MSG, N_USAGE, 0, "usage" },
-
-    { N_USAGE, N_U_IN, 0, "input_tokens" }, { N_USAGE, N_U_OUT, 0, "output_tokens" },
-    { N_USAGE, N_U_CC, 0, "cache_creation_input_tokens" }, { N_USAGE, N_U_CR, 0, "cache_read_input_tokens" },
-    { N_USAGE, N_U_CACHE, 0, "cache_creation" }, { N_U_CACHE, N_U_1H, 0, "ephemeral_1h_input_tokens" },
-
-    { N_ERR, N_E_TYPE, 0, "type" }, { N_ERR, N_E_MSG, 0, "message" },
-    { 0, 0, 0, NULL }
+    ASDK_JW_KEY(N_M_ID, 0, "id"), ASDK_JW_KEY(N_M_MODEL, 0, "model"), ASDK_JW_KEY(N_M_STOP, 0, "stop_reason"),
+    ASDK_JW_KEY(N_CONTENT, 0, "content"), ASDK_JW_END
+};
+static const asdk_jw_edge content_edges[] = { ASDK_JW_ELEMENT(N_CB, 0), ASDK_JW_END };
+static const asdk_jw_edge delta_edges[] = {
+    ASDK_JW_KEY(N_D_TYPE, 0, "type"), ASDK_JW_KEY(N_D_TEXT, 0, "text"), ASDK_JW_KEY(N_D_JSON, 0, "partial_json"),
+    ASDK_JW_KEY(N_D_THINKING, 0, "thinking"), ASDK_JW_KEY(N_D_SIG, 0, "signature"),
+    ASDK_JW_KEY(N_D_STOP, 0, "stop_reason"), ASDK_JW_END
+};
+static const asdk_jw_edge block_edges[] = {
+    ASDK_JW_KEY(N_CB_TYPE, 0, "type"), ASDK_JW_KEY(N_CB_ID, 0, "id"), ASDK_JW_KEY(N_CB_NAME, 0, "name"),
+    ASDK_JW_KEY(N_CB_TEXT, 0, "text"), ASDK_JW_KEY(N_CB_THINKING, 0, "thinking"), ASDK_JW_KEY(N_CB_SIG, 0, "signature"),
+    ASDK_JW_KEY(N_CB_DATA, 0, "data"), ASDK_JW_KEY(N_CB_INPUT, ASDK_JW_CAPTURE, "input"), ASDK_JW_END
+};
+static const asdk_jw_edge message_edges[] = {
+    ASDK_JW_KEY(N_M_ID, 0, "id"), ASDK_JW_KEY(N_M_MODEL, 0, "model"), ASDK_JW_KEY(N_M_STOP, 0, "stop_reason"),
+    ASDK_JW_KEY(N_USAGE, 0, "usage"), ASDK_JW_END
+};
+static const asdk_jw_edge usage_edges[] = {
+    ASDK_JW_KEY(N_U_IN, 0, "input_tokens"), ASDK_JW_KEY(N_U_OUT, 0, "output_tokens"),
+    ASDK_JW_KEY(N_U_CC, 0, "cache_creation_input_tokens"), ASDK_JW_KEY(N_U_CR, 0, "cache_read_input_tokens"),
+    ASDK_JW_KEY(N_U_CACHE, 0, "cache_creation"), ASDK_JW_END
+};
+static const asdk_jw_edge cache_edges[] = { ASDK_JW_KEY(N_U_1H, 0, "ephemeral_1h_input_tokens"), ASDK_JW_END };
+static const asdk_jw_edge error_edges[] = {
+    ASDK_JW_KEY(N_E_TYPE, 0, "type"), ASDK_JW_KEY(N_E_MSG, 0, "message"), ASDK_JW_END
+};
+static const asdk_jw_edge *const children[N_COUNT] = {
+    [N_ROOT] = root_edges, [N_CONTENT] = content_edges, [N_DELTA] = delta_edges, [N_CB] = block_edges,
+    [N_MSG] = message_edges, [N_USAGE] = usage_edges, [N_U_CACHE] = cache_edges, [N_ERR] = error_edges,
 };
 
 /* ---- setup ------------------------------------------------------------------------------------------- */
@@ -109,7 +121,7 @@ static int append(asdk_anthropic *a, asdk_buf *b, const char *s, size_t n)
     return 0;
 }
 
-static int has(const asdk_anthropic *a, int node, asdk_kind kind)
+static int has(const asdk_anthropic *a, int node, int kind)
 {
     return a->f[node].kind == kind;
 }
@@ -194,7 +206,7 @@ static int on_close(void *ud, unsigned node, int is_map)
     return 1;
 }
 
-static const asdk_jw_schema schema = { edges, on_scalar, on_open, on_close, on_captured };
+static const asdk_jw_schema schema = { children, N_COUNT, on_scalar, on_open, on_close, on_captured };
 
 /* Parses json into a->f. */
 static asdk_asm_status parse(asdk_anthropic *a, const char *json, size_t len, const char *what)
@@ -361,10 +373,10 @@ static asdk_asm_status block_start(asdk_anthropic *a, int *go)
         if (charge(a, sizeof(asdk_anth_slot))) return a->err.status;
         return add_slot(a, index, NO_BLOCK) ? ASDK_ASM_OK : a->err.status;
     }
-    asdk_anth_slot *s = add_slot(a, index, a->turn->nblocks);
-    if (!s) return a->err.status;
     asdk_asm_status st = fill_block(a, type, go);
     if (st) return st;
+    asdk_anth_slot *s = add_slot(a, index, a->turn->nblocks - 1); /* only once its block exists */
+    if (!s) return a->err.status;
     if (type == ASDK_BLOCK_TOOL_USE && has(a, N_CB_INPUT, CAPTURED_OBJECT) && a->f[N_CB_INPUT].len > 2) {
         /* A start that already carries the input (the API sends {} and then fragments). */
         if (append(a, &s->json, a->arena.ptr + a->f[N_CB_INPUT].off, a->f[N_CB_INPUT].len)) return a->err.status;
@@ -373,36 +385,153 @@ static asdk_asm_status block_start(asdk_anthropic *a, int *go)
     return ASDK_ASM_OK;
 }
 
-static asdk_asm_status block_delta(asdk_anthropic *a, int *go)
+enum delta_kind { D_OTHER, D_TEXT, D_JSON, D_THINKING, D_SIGNATURE };
+
+/* A content_block_delta's piece p[0, n) of the given kind for block `index`. */
+static asdk_asm_status apply_delta(asdk_anthropic *a, int64_t index, enum delta_kind kind, const char *p, size_t n,
+                                   int *go)
 {
-    int64_t index;
-    if (!integer(a, N_INDEX, &index)) return ASDK_ASM_OK;
     asdk_anth_slot *s = find_slot(a, index);
     if (!s || !s->open || s->block == NO_BLOCK) return ASDK_ASM_OK;
     asdk_block *b = &a->turn->blocks[s->block];
-    size_t n;
-    const char *p;
-    if (is(a, N_D_TYPE, "text_delta")) {
-        if (b->type != ASDK_BLOCK_TEXT || !(p = str(a, N_D_TEXT, &n))) return ASDK_ASM_OK;
-        size_t from = b->text.len;
-        if (append(a, &b->text, p, n)) return a->err.status;
-        *go = text_out(a, b, from);
-    } else if (is(a, N_D_TYPE, "input_json_delta")) {
-        if (b->type != ASDK_BLOCK_TOOL_USE || !(p = str(a, N_D_JSON, &n))) return ASDK_ASM_OK;
-        if (s->from_start) {
-            a->turn_bytes -= s->json.len < a->turn_bytes ? s->json.len : a->turn_bytes;
-            s->json.len = 0;
-            s->from_start = 0;
+    switch (kind) {
+    case D_TEXT:
+        if (b->type == ASDK_BLOCK_TEXT) {
+            size_t from = b->text.len;
+            if (append(a, &b->text, p, n)) return a->err.status;
+            *go = text_out(a, b, from);
         }
-        if (append(a, &s->json, p, n)) return a->err.status;
-    } else if (is(a, N_D_TYPE, "thinking_delta")) {
-        if (b->type != ASDK_BLOCK_THINKING || !(p = str(a, N_D_THINKING, &n))) return ASDK_ASM_OK;
-        if (append(a, &b->text, p, n)) return a->err.status;
-    } else if (is(a, N_D_TYPE, "signature_delta")) {
-        if (b->type != ASDK_BLOCK_THINKING || !(p = str(a, N_D_SIG, &n))) return ASDK_ASM_OK;
-        if (append(a, &b->signature, p, n)) return a->err.status;
+        break;
+    case D_JSON:
+        if (b->type == ASDK_BLOCK_TOOL_USE) {
+            if (s->from_start) {
+                a->turn_bytes -= s->json.len < a->turn_bytes ? s->json.len : a->turn_bytes;
+                s->json.len = 0;
+                s->from_start = 0;
+            }
+            if (append(a, &s->json, p, n)) return a->err.status;
+        }
+        break;
+    case D_THINKING:
+        if (b->type == ASDK_BLOCK_THINKING && append(a, &b->text, p, n)) return a->err.status;
+        break;
+    case D_SIGNATURE:
+        if (b->type == ASDK_BLOCK_THINKING && append(a, &b->signature, p, n)) return a->err.status;
+        break;
+    case D_OTHER:
+        break;
     }
     return ASDK_ASM_OK;
+}
+
+/* A content_block_delta read by the walker. */
+static asdk_asm_status block_delta(asdk_anthropic *a, int *go)
+{
+    static const struct {
+        const char *type;
+        int node;
+        enum delta_kind kind;
+    } kinds[] = {
+        { "text_delta", N_D_TEXT, D_TEXT }, { "input_json_delta", N_D_JSON, D_JSON },
+        { "thinking_delta", N_D_THINKING, D_THINKING }, { "signature_delta", N_D_SIG, D_SIGNATURE },
+    };
+    int64_t index;
+    if (!integer(a, N_INDEX, &index)) return ASDK_ASM_OK;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (!is(a, N_D_TYPE, kinds[i].type)) continue;
+        size_t n;
+        const char *p = str(a, kinds[i].node, &n);
+        return p ? apply_delta(a, index, kinds[i].kind, p, n, go) : ASDK_ASM_OK;
+    }
+    return ASDK_ASM_OK;
+}
+
+/* The same for the event the API sends most, in exactly the form it sends it, without yajl:
+ *     {"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}
+ * (or input_json_delta / partial_json, thinking_delta / thinking, signature_delta / signature), N a
+ * non-negative integer of at most 18 digits, no blanks, the string without \u escapes. It must give what the
+ * general path gives (fuzz/fuzz_sse.c checks that): anything else — other spacing or key order, \u escapes,
+ * a control character, ill-formed UTF-8, trailing bytes — returns 0 and the general path (yajl) decides,
+ * errors included. Returns 1 with *st set when it handled the event. */
+#define FAST_HEAD "{\"type\":\"content_block_delta\",\"index\":"
+#define FAST_MID ",\"delta\":{\"type\":\""
+
+static int fast_delta(asdk_anthropic *a, const char *d, size_t n, asdk_asm_status *st, int *go)
+{
+    static const struct {
+        const char *tail; /* delta type and field up to the opening quote of the string */
+        size_t len;
+        enum delta_kind kind;
+    } kinds[] = {
+#define K(s, kind) { s, sizeof(s) - 1, kind }
+        K("text_delta\",\"text\":\"", D_TEXT), K("input_json_delta\",\"partial_json\":\"", D_JSON),
+        K("thinking_delta\",\"thinking\":\"", D_THINKING), K("signature_delta\",\"signature\":\"", D_SIGNATURE),
+#undef K
+    };
+    size_t i = sizeof FAST_HEAD - 1;
+    if (n < i + 1 || memcmp(d, FAST_HEAD, i) != 0) return 0;
+    int64_t index = 0;
+    if (d[i] == '0') {
+        i++;
+    } else {
+        size_t start = i;
+        while (i < n && d[i] >= '0' && d[i] <= '9' && i - start < 18) index = index * 10 + (d[i++] - '0');
+        if (i == start) return 0;
+    }
+    if (n - i < sizeof FAST_MID - 1 || memcmp(d + i, FAST_MID, sizeof FAST_MID - 1) != 0) return 0;
+    i += sizeof FAST_MID - 1;
+    enum delta_kind kind = D_OTHER;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        if (n - i >= kinds[k].len && memcmp(d + i, kinds[k].tail, kinds[k].len) == 0) {
+            kind = kinds[k].kind;
+            i += kinds[k].len;
+            break;
+        }
+    }
+    if (kind == D_OTHER) return 0;
+
+    size_t from = i;
+    int escaped = 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)d[i];
+        if (c == '"') break;
+        if (c < 0x20) return 0;
+        if (c == '\\') {
+            if (i + 1 >= n || !memchr("\"\\/bfnrt", d[i + 1], 8)) return 0; /* \u and bad escapes: yajl decides */
+            escaped = 1;
+            i++;
+        }
+    }
+    if (i >= n || n - i != 3 || d[i + 1] != '}' || d[i + 2] != '}') return 0;
+    size_t len = i - from;
+    const char *p = d + from;
+    if (!asdk_utf8_valid(p, len)) return 0;
+    if (escaped) {
+        a->arena.len = 0;
+        if (asdk_buf_reserve(&a->arena, len)) {
+            *st = nomem(a);
+            return 1;
+        }
+        char *out = a->arena.ptr;
+        for (size_t k = 0; k < len; k++) {
+            char c = p[k];
+            if (c == '\\') {
+                switch (p[++k]) {
+                case 'b': c = '\b'; break;
+                case 'f': c = '\f'; break;
+                case 'n': c = '\n'; break;
+                case 'r': c = '\r'; break;
+                case 't': c = '\t'; break;
+                default: c = p[k]; break; /* " \\ / */
+                }
+            }
+            *out++ = c;
+        }
+        p = a->arena.ptr;
+        len = (size_t)(out - a->arena.ptr);
+    }
+    *st = apply_delta(a, index, kind, p, len, go);
+    return 1;
 }
 
 static asdk_asm_status close_all(asdk_anthropic *a)
@@ -445,9 +574,16 @@ asdk_asm_status asdk_anthropic_event(asdk_anthropic *a, const char *type, size_t
 {
     if (a->err.status == ASDK_ASM_ABORTED) a->err.status = ASDK_ASM_OK;
     if (a->err.status) return a->err.status;
-    if (a->turn->complete || !dlen || !known_name(type, tlen)) return ASDK_ASM_OK;
+    if (a->turn->complete || asdk_asm_blank(data, dlen) || !known_name(type, tlen)) return ASDK_ASM_OK;
+    int go = 1;
+    asdk_asm_status st;
+    if (asdk_asm_text_error(a->turn, type, tlen, data, dlen, &st)) return st ? nomem(a) : ASDK_ASM_OK;
+    if (!a->no_fast_path && fast_delta(a, data, dlen, &st, &go)) {
+        if (st) return st;
+        return go ? ASDK_ASM_OK : (a->err.status = ASDK_ASM_ABORTED);
+    }
     a->body = 0;
-    asdk_asm_status st = parse(a, data, dlen, "event data is not valid JSON");
+    st = parse(a, data, dlen, "event data is not valid JSON");
     if (st) return st;
 
     size_t n;
@@ -456,7 +592,6 @@ asdk_asm_status asdk_anthropic_event(asdk_anthropic *a, const char *type, size_t
         t = type;
         n = tlen;
     }
-    int go = 1;
     if (NAME_IS(t, n, "content_block_delta")) {
         st = block_delta(a, &go);
     } else if (NAME_IS(t, n, "content_block_start")) {

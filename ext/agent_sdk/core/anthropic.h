@@ -25,8 +25,9 @@
  * The event's JSON "type" decides what it is; the SSE name is used only when the data has no "type".
  * Blocks are addressed by `index` (any JSON integer): a delta or stop for an index never started, a second
  * start of an index, and a delta whose kind does not fit the block are ignored. After message_stop every
- * event is ignored. An event with empty data is ignored; other data must be a JSON object
- * (else ASDK_ASM_BAD_JSON).
+ * event is ignored. An event with empty or blank data is ignored; an "error" event whose data is not JSON
+ * sets the error fields to "api_error" and its text; other data must be a JSON object (else
+ * ASDK_ASM_BAD_JSON).
  *
  * Invariants, whatever the input: turn blocks are in the order they were started; a TOOL_USE block's text
  * is always one valid JSON object text ("{}" until its content_block_stop); every string is UTF-8.
@@ -67,6 +68,7 @@ typedef struct {
     } f[ASDK_ANTH_FIELDS];
     asdk_buf arena;
     asdk_asm_status cb_status;
+    int no_fast_path;      /* tests: read every event with yajl (see fast_delta in anthropic.c) */
     asdk_jwalk w;
 } asdk_anthropic;
 

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "utf8.h"
+
 asdk_asm_status asdk_asm_fail(asdk_asm_error *e, asdk_asm_status st, const char *data, size_t len,
                               const char *message)
 {
@@ -55,6 +57,24 @@ int asdk_asm_set(asdk_buf *b, const char *s, size_t n)
 {
     b->len = 0;
     return asdk_buf_append(b, s, n);
+}
+
+int asdk_asm_text_error(asdk_turn *t, const char *type, size_t tlen, const char *data, size_t dlen,
+                        asdk_asm_status *st)
+{
+    if (tlen != 5 || memcmp(type, "error", 5) != 0) return 0;
+    size_t i = 0;
+    while (i < dlen && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) i++;
+    if (i < dlen && data[i] == '{') return 0;
+    size_t n = dlen < 4096 ? dlen : 4096;
+    while (n && n < dlen && ((unsigned char)data[n] & 0xC0) == 0x80) n--; /* do not cut a character */
+    if (!asdk_utf8_valid(data, n)) {
+        data = "(not UTF-8)";
+        n = 11;
+    }
+    *st = asdk_asm_set(&t->error_type, "api_error", 9) || asdk_asm_set(&t->error_message, data, n) ? ASDK_ASM_NOMEM
+                                                                                                    : ASDK_ASM_OK;
+    return 1;
 }
 
 int asdk_asm_blank(const char *s, size_t n)

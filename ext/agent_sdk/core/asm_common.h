@@ -50,5 +50,10 @@ void asdk_asm_stop_reason(asdk_turn *t, const char *s, size_t n);
 int asdk_asm_set(asdk_buf *b, const char *s, size_t n);
 /* 1 if s[0, n) holds only JSON whitespace. */
 int asdk_asm_blank(const char *s, size_t n);
+/* 1 if data is the text of an SSE "error" event that is not JSON (first non-blank byte not "{"): it then
+ * becomes the turn's error, type "api_error", message the text (at most 4 KiB, cut at a character boundary;
+ * "(not UTF-8)" if it is not UTF-8), and *st the status (ASDK_ASM_NOMEM at worst). */
+int asdk_asm_text_error(asdk_turn *t, const char *type, size_t tlen, const char *data, size_t dlen,
+                        asdk_asm_status *st);
 
 #endif

@@ -3,12 +3,12 @@
 
 #include <stdio.h>
 
-static unsigned char find_edge(const asdk_jw_edge *e, unsigned parent, const char *key, size_t n,
+static unsigned char find_edge(const asdk_jw_schema *s, unsigned parent, const char *key, size_t n,
                                unsigned char *flags)
 {
-    for (; e->parent; e++) {
-        if (e->parent != parent) continue;
-        if (key ? (e->key && strlen(e->key) == n && memcmp(e->key, key, n) == 0) : !e->key) {
+    const asdk_jw_edge *e = parent < s->nnodes ? s->children[parent] : NULL;
+    for (; e && e->child; e++) {
+        if (key ? (e->key && e->klen == n && (!n || (e->key[0] == key[0] && memcmp(e->key, key, n) == 0))) : !e->key) {
             *flags = e->flags;
             return e->child;
         }
@@ -21,7 +21,7 @@ static unsigned char find_edge(const asdk_jw_edge *e, unsigned parent, const cha
 static void next_value(asdk_jwalk *w)
 {
     if (w->depth && w->is_array[w->depth] && w->nodes[w->depth])
-        w->pending = find_edge(w->schema->edges, w->nodes[w->depth], NULL, 0, &w->pending_flags);
+        w->pending = find_edge(w->schema, w->nodes[w->depth], NULL, 0, &w->pending_flags);
     else
         w->pending = w->pending_flags = 0;
 }
@@ -158,7 +158,7 @@ static int key(asdk_jwalk *w, const char *s, size_t n)
         return 1;
     }
     unsigned node = w->nodes[w->depth];
-    w->pending = node ? find_edge(w->schema->edges, node, s, n, &w->pending_flags) : 0;
+    w->pending = node ? find_edge(w->schema, node, s, n, &w->pending_flags) : 0;
     if (!w->pending) w->pending_flags = 0;
     return 1;
 }
@@ -228,8 +228,7 @@ int asdk_jw_run(asdk_jwalk *w, const char *json, size_t len, const asdk_jw_schem
 
 /* ---- is it one JSON object? -------------------------------------------------------------------------- */
 
-static const asdk_jw_edge no_edges[] = { { 0, 0, 0, NULL } };
-static const asdk_jw_schema any_object = { no_edges, NULL, NULL, NULL, NULL };
+static const asdk_jw_schema any_object = { NULL, 0, NULL, NULL, NULL, NULL };
 
 int asdk_jw_is_object(asdk_jwalk *w, const char *json, size_t len, asdk_json_error *err)
 {

@@ -1,7 +1,7 @@
 /* jwalk.h — one pass over a JSON document along a small table of known paths (plain C99, no Ruby).
  *
- * The provider assemblers describe the parts of a document they read as a tree of numbered nodes (edges
- * "parent node, key → child node"; a NULL key means every element of an array). The walker runs the
+ * The provider assemblers describe the parts of a document they read as a tree of numbered nodes: for each
+ * node, a list of edges "key → child node" (a NULL key: every element of an array). The walker runs the
  * document through asdk_extract_value (so: strict UTF-8, yajl's syntax check, depth <= 128, every string
  * handed out well-formed UTF-8) and reports scalars at known nodes, the opening and closing of known
  * containers, and — for edges flagged ASDK_JW_CAPTURE — a container value re-serialised as compact JSON text.
@@ -15,15 +15,22 @@
 #define ASDK_JW_CAPTURE 1 /* edge flag */
 
 typedef struct {
-    unsigned char parent, child; /* nodes 1..255; 0 ends the table */
+    unsigned char child;         /* node 1..255; 0 ends a list */
     unsigned char flags;
-    const char *key;             /* NULL: each element of the array at parent */
+    unsigned char klen;          /* strlen(key) */
+    const char *key;             /* NULL: each element of the array */
 } asdk_jw_edge;
+
+/* List rows: ASDK_JW_KEY(child, flags, "key"), ASDK_JW_ELEMENT(child, flags), ASDK_JW_END. */
+#define ASDK_JW_KEY(child, flags, key) { child, flags, (unsigned char)(sizeof(key) - 1), key }
+#define ASDK_JW_ELEMENT(child, flags) { child, flags, 0, NULL }
+#define ASDK_JW_END { 0, 0, 0, NULL }
 
 /* Callbacks return 1 to go on, 0 to stop the pass (asdk_jw_run then fails with ASDK_JSON_ABORTED). Strings
  * are valid only during the call. Any callback may be NULL. */
 typedef struct {
-    const asdk_jw_edge *edges; /* grouped by nothing in particular; terminated by a zero edge */
+    const asdk_jw_edge *const *children; /* children[node]: its edges (NULL: a leaf), for node < nnodes */
+    unsigned nnodes;
     int (*scalar)(void *ud, unsigned node, asdk_kind kind, const char *s, size_t n);
     int (*open)(void *ud, unsigned node, int is_map);
     int (*close)(void *ud, unsigned node, int is_map);

@@ -18,20 +18,37 @@ enum {
 };
 typedef char nodes_fit[(int)N_COUNT <= (int)ASDK_OAI_FIELDS ? 1 : -1];
 
-static const asdk_jw_edge edges[] = {
-    { N_ROOT, N_ID, 0, "id" }, { N_ROOT, N_MODEL, 0, "model" }, { N_ROOT, N_CHOICES, 0, "choices" },
-    { N_ROOT, N_USAGE, 0, "usage" }, { N_ROOT, N_ERR, 0, "error" },
-    { N_CHOICES, N_CHOICE, 0, NULL },
-    { N_CHOICE, N_DELTA, 0, "delta" }, { N_CHOICE, N_DELTA, 0, "message" }, { N_CHOICE, N_FINISH, 0, "finish_reason" },
-    { N_DELTA, N_CONTENT, 0, "content" }, { N_DELTA, N_TCS, 0, "tool_calls" },
-    { N_TCS, N_TC, 0, NULL },
-    { N_TC, N_TC_INDEX, 0, "index" }, { N_TC, N_TC_ID, 0, "id" }, { N_TC, N_FN, 0, "function" },
-    { N_FN, N_FN_NAME, 0, "name" }, { N_FN, N_FN_ARGS, ASDK_JW_CAPTURE, "arguments" },
-    { N_USAGE, N_U_PROMPT, 0, "prompt_tokens" }, { N_USAGE, N_U_COMPLETION, 0, "completion_tokens" },
-    { N_USAGE, N_U_PTD, 0, "prompt_tokens_details" }, { N_U_PTD, N_U_CACHED, 0, "cached_tokens" },
-    { N_USAGE, N_U_HIT, 0, "prompt_cache_hit_tokens" },
-    { N_ERR, N_E_TYPE, 0, "type" }, { N_ERR, N_E_CODE, 0, "code" }, { N_ERR, N_E_MSG, 0, "message" },
-    { 0, 0, 0, NULL }
+static const asdk_jw_edge root_edges[] = {
+    ASDK_JW_KEY(N_ID, 0, "id"), ASDK_JW_KEY(N_MODEL, 0, "model"), ASDK_JW_KEY(N_CHOICES, 0, "choices"),
+    ASDK_JW_KEY(N_USAGE, 0, "usage"), ASDK_JW_KEY(N_ERR, 0, "error"), ASDK_JW_END
+};
+static const asdk_jw_edge choices_edges[] = { ASDK_JW_ELEMENT(N_CHOICE, 0), ASDK_JW_END };
+static const asdk_jw_edge choice_edges[] = {
+    ASDK_JW_KEY(N_DELTA, 0, "delta"), ASDK_JW_KEY(N_DELTA, 0, "message"), ASDK_JW_KEY(N_FINISH, 0, "finish_reason"),
+    ASDK_JW_END
+};
+static const asdk_jw_edge delta_edges[] = {
+    ASDK_JW_KEY(N_CONTENT, 0, "content"), ASDK_JW_KEY(N_TCS, 0, "tool_calls"), ASDK_JW_END
+};
+static const asdk_jw_edge calls_edges[] = { ASDK_JW_ELEMENT(N_TC, 0), ASDK_JW_END };
+static const asdk_jw_edge call_edges[] = {
+    ASDK_JW_KEY(N_TC_INDEX, 0, "index"), ASDK_JW_KEY(N_TC_ID, 0, "id"), ASDK_JW_KEY(N_FN, 0, "function"), ASDK_JW_END
+};
+static const asdk_jw_edge function_edges[] = {
+    ASDK_JW_KEY(N_FN_NAME, 0, "name"), ASDK_JW_KEY(N_FN_ARGS, ASDK_JW_CAPTURE, "arguments"), ASDK_JW_END
+};
+static const asdk_jw_edge usage_edges[] = {
+    ASDK_JW_KEY(N_U_PROMPT, 0, "prompt_tokens"), ASDK_JW_KEY(N_U_COMPLETION, 0, "completion_tokens"),
+    ASDK_JW_KEY(N_U_PTD, 0, "prompt_tokens_details"), ASDK_JW_KEY(N_U_HIT, 0, "prompt_cache_hit_tokens"), ASDK_JW_END
+};
+static const asdk_jw_edge details_edges[] = { ASDK_JW_KEY(N_U_CACHED, 0, "cached_tokens"), ASDK_JW_END };
+static const asdk_jw_edge error_edges[] = {
+    ASDK_JW_KEY(N_E_TYPE, 0, "type"), ASDK_JW_KEY(N_E_CODE, 0, "code"), ASDK_JW_KEY(N_E_MSG, 0, "message"), ASDK_JW_END
+};
+static const asdk_jw_edge *const children[N_COUNT] = {
+    [N_ROOT] = root_edges, [N_CHOICES] = choices_edges, [N_CHOICE] = choice_edges, [N_DELTA] = delta_edges,
+    [N_TCS] = calls_edges, [N_TC] = call_edges, [N_FN] = function_edges, [N_USAGE] = usage_edges,
+    [N_U_PTD] = details_edges, [N_ERR] = error_edges,
 };
 
 /* ---- setup ------------------------------------------------------------------------------------------- */
@@ -255,7 +272,7 @@ static int on_close(void *ud, unsigned node, int is_map)
     return 1;
 }
 
-static const asdk_jw_schema schema = { edges, on_scalar, on_open, on_close, on_captured };
+static const asdk_jw_schema schema = { children, N_COUNT, on_scalar, on_open, on_close, on_captured };
 
 /* ---- applying a document ----------------------------------------------------------------------------- */
 
@@ -398,13 +415,16 @@ asdk_asm_status asdk_openai_event(asdk_openai *o, const char *type, size_t tlen,
 {
     if (o->err.status == ASDK_ASM_ABORTED) o->err.status = ASDK_ASM_OK;
     if (o->err.status) return o->err.status;
-    if (o->turn->complete || !dlen || !(NAME_IS(type, tlen, "message") || NAME_IS(type, tlen, "error")))
+    if (o->turn->complete || asdk_asm_blank(data, dlen) ||
+        !(NAME_IS(type, tlen, "message") || NAME_IS(type, tlen, "error")))
         return ASDK_ASM_OK;
     if (done(data, dlen)) return finalize(o);
+    asdk_asm_status st;
+    if (asdk_asm_text_error(o->turn, type, tlen, data, dlen, &st)) return st ? nomem(o) : ASDK_ASM_OK;
 
     size_t from = o->text_block == NO_BLOCK ? 0 : o->turn->blocks[o->text_block].text.len;
     o->body = 0;
-    asdk_asm_status st = parse(o, data, dlen, "chunk is not valid JSON");
+    st = parse(o, data, dlen, "chunk is not valid JSON");
     if (!st) st = apply(o);
     if (o->arena.cap > ((size_t)8 << 20)) asdk_buf_free(&o->arena);
     if (st) return st;

@@ -20,8 +20,9 @@
  *  - {"error": {"message", "type" | "code"}} or {"error": "text"} → turn error_type ("api_error" when none)
  *    and error_message.
  *  - the first chunk's id and model become the turn's.
- * Empty data is ignored; other data must be a JSON object (else ASDK_ASM_BAD_JSON). Events after [DONE] are
- * ignored. Errors are sticky, as in anthropic.h; turn->began is set by the first content or tool call. */
+ * Empty or blank data is ignored; an "error" event whose data is not JSON sets the error fields to
+ * "api_error" and its text; other data must be a JSON object (else ASDK_ASM_BAD_JSON). Events after [DONE]
+ * are ignored. Errors are sticky, as in anthropic.h; turn->began is set by the first content or tool call. */
 #ifndef ASDK_OPENAI_H
 #define ASDK_OPENAI_H
 

@@ -213,7 +213,8 @@ static asdk_sse_status run(asdk_sse *p, const char *s, size_t n, asdk_sse_event_
     if (p->line.len && pos < end) { /* complete the line carried over from the previous chunk */
         const char *le = line_end(pos, end, &cr);
         size_t add = (size_t)((le ? le : end) - pos);
-        if (p->line.len + add > line_limit(p, p->line.ptr[0])) return fail(p, ASDK_SSE_TOO_BIG), p->status;
+        /* line.len <= the limit: it was checked when the line was kept, and event_bytes has not changed since */
+        if (add > line_limit(p, p->line.ptr[0]) - p->line.len) return fail(p, ASDK_SSE_TOO_BIG), p->status;
         if (asdk_buf_append(&p->line, pos, add)) return fail(p, ASDK_SSE_NOMEM), p->status;
         if (!le) return ASDK_SSE_OK;
         pos = after(p, le, end);
