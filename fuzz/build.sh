@@ -15,9 +15,9 @@ set -eu
 cd "$(dirname "$0")"
 CORE=../ext/agent_sdk/core
 STREAM_SRCS="$CORE/ndjson.c $CORE/json_extract.c $CORE/utf8.c $CORE/sse.c $CORE/turn.c $CORE/jwalk.c \
-$CORE/asm_common.c $CORE/anthropic.c $CORE/openai.c $CORE/stream_asm.c"
-TOOLS_SRCS="$CORE/json_tree.c $CORE/schema.c $CORE/tools.c $CORE/utf8.c"
-LOOP_SRCS="$CORE/loop.c $CORE/budget.c $CORE/turn.c"
+$CORE/asm_common.c $CORE/anthropic.c $CORE/openai.c $CORE/stream_asm.c $CORE/json_quote.c"
+TOOLS_SRCS="$CORE/json_tree.c $CORE/schema.c $CORE/tools.c $CORE/utf8.c $CORE/json_quote.c"
+LOOP_SRCS="$CORE/loop.c $CORE/budget.c $CORE/turn.c $CORE/json_quote.c"
 YAJL=$(pkg-config --cflags --libs yajl 2>/dev/null || echo "-lyajl")
 CRYPTO=$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo "-lcrypto")
 FLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -Wall -Wextra -Werror -I$CORE -fno-omit-frame-pointer"

@@ -3,6 +3,7 @@
  * While a container is open its values (and, for an object, its keys) wait on two flat staging stacks; when it
  * closes they are copied into the arena as one contiguous run, object members sorted and made unique. */
 #include "json_tree.h"
+#include "json_quote.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -395,37 +396,7 @@ size_t asdk_utf8_trim(const char *s, size_t n)
 
 int asdk_jt_write_string(const char *s, size_t n, asdk_buf *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    if (asdk_buf_reserve(out, n + 2)) return -1;
-    out->ptr[out->len++] = '"';
-    size_t run = 0; /* start of the bytes not yet copied */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        if (asdk_buf_append(out, s + run, i - run)) return -1;
-        char esc[6] = { '\\', 0, 0, 0, 0, 0 };
-        size_t k = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            k = 6;
-        }
-        if (asdk_buf_append(out, esc, k)) return -1;
-        run = i + 1;
-    }
-    if (asdk_buf_append(out, s + run, n - run)) return -1;
-    return asdk_buf_append(out, "\"", 1);
+    return asdk_json_quote(out, s, n);
 }
 
 int asdk_jt_write(const asdk_jt_node *n, asdk_buf *out)

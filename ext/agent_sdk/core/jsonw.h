@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "asdk_buf.h"
+#include "json_quote.h"
 
 typedef struct {
     asdk_buf *out;
@@ -30,33 +31,8 @@ static inline int asdk_jw_lit(asdk_jw *w, const char *s)
 
 static inline int asdk_jw_str(asdk_jw *w, const char *p, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    if (w->failed || asdk_buf_reserve(w->out, n + 2)) return w->failed = 1, -1;
-    asdk_jw_raw(w, "\"", 1);
-    size_t run = 0; /* bytes that need no escape, copied in one go */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        asdk_jw_raw(w, p + run, i - run);
-        run = i + 1;
-        char esc[6] = {'\\', 0};
-        size_t elen = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default:
-            esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        asdk_jw_raw(w, esc, elen);
-    }
-    asdk_jw_raw(w, p + run, n - run);
-    return asdk_jw_raw(w, "\"", 1);
+    if (!w->failed && asdk_json_quote(w->out, p, n)) w->failed = 1;
+    return w->failed ? -1 : 0;
 }
 
 static inline int asdk_jw_cstr(asdk_jw *w, const char *s)

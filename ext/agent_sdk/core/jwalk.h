@@ -9,6 +9,8 @@
 #ifndef ASDK_JWALK_H
 #define ASDK_JWALK_H
 
+#include "json_quote.h"
+
 #include "json_extract.h"
 
 #define ASDK_JW_ROOT 1
@@ -69,8 +71,5 @@ int asdk_jw_run(asdk_jwalk *w, const char *json, size_t len, const asdk_jw_schem
 /* 1 if json[0, len) is one valid JSON object (strict UTF-8, depth <= 128), else 0 with *err set. Uses the
  * walker's buffers. */
 int asdk_jw_is_object(asdk_jwalk *w, const char *json, size_t len, asdk_json_error *err);
-
-/* Appends s[0, n) (UTF-8) to b as a JSON string literal. Returns 0, or -1 when memory runs out. */
-int asdk_json_quote(asdk_buf *b, const char *s, size_t n);
 
 #endif
