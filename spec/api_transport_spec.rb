@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "open3"
+
 # transport: :api end to end: the C loop over HTTP against the project's fake Messages API server, Ruby tools.
 RSpec.describe "transport: :api" do
   SDK = RubyLLM::AgentSDK unless defined?(SDK)
@@ -202,6 +204,35 @@ RSpec.describe "transport: :api" do
       server.wait_for_requests(1, agent: true, timeout: 10)
       worker.kill
       expect(worker.join(5)).not_to be_nil
+    end
+  end
+
+  # With a single Ruby thread, the unblocking function is called from the signal handler (RB_NOGVL_UBF_ASYNC_SAFE).
+  it "is stopped promptly by SIGINT in a process with a single thread" do
+    SDK::Testing::FakeServer.open([{ text: "slow", delay: 30 }]) do |server|
+      code = <<~RUBY
+        require "ruby_llm/agent_sdk"
+        $stdout.sync = true
+        puts "threads=\#{Thread.list.size}"
+        begin
+          RubyLLM::AgentSDK.query("hi", transport: :api, model: "claude-sonnet-4-5", base_url: ARGV[0], api_key: "k",
+                                        session_store: :memory) { nil }
+          puts "finished"
+        rescue Interrupt
+          puts "interrupted"
+        end
+      RUBY
+      lib = File.expand_path("../lib", __dir__)
+      Open3.popen2(RbConfig.ruby, "-I", lib, "-e", code, server.base_url) do |_stdin, stdout, wait|
+        expect(stdout.gets).to eq("threads=1\n")
+        server.wait_for_requests(1, agent: true, timeout: 10)
+        sleep 0.2
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        Process.kill("INT", wait.pid)
+        expect(stdout.gets).to eq("interrupted\n")
+        expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 0.5
+        expect(wait.value).to be_success
+      end
     end
   end
 
