@@ -280,6 +280,42 @@ RSpec.describe "transport: :api" do
       expect(seen.values.map { |ms| ms.first.session_id }.uniq.size).to eq(20)
     end
   end
+
+  it "closes its connections when query and query_all return, not at the next garbage collection" do
+    skip "needs /proc/self/fd" unless File.directory?("/proc/self/fd")
+    sockets = lambda do
+      Dir.children("/proc/self/fd").count { |fd| (File.readlink("/proc/self/fd/#{fd}") rescue "").start_with?("socket:") }
+    end
+    settle = lambda do |target|
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 3
+      sleep 0.02 while sockets.call > target && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+      sockets.call
+    end
+    SDK::Testing::FakeServer.open(Array.new(8) { answer("ok") }) do |server|
+      run(server)
+      before = settle.call(0) # the listener, and whatever else the process holds
+      GC.disable
+      2.times { run(server) }
+      SDK.query_all([{ prompt: "a" }, { prompt: "b" }], **api_options(server)) { nil }
+      expect(settle.call(before)).to eq(before) # the server's side closes too once the client's is gone
+    ensure
+      GC.enable
+    end
+  end
+
+  it "Native::Runner#close ends what is in flight, refuses to run again and still reports stats" do
+    SDK::Testing::FakeServer.open([answer("ok")]) do |server|
+      options = SDK::Options.new(**api_options(server))
+      run = SDK::APITransport::Run.new("hi", options)
+      runner = SDK::APITransport.new_runner(options)
+      SDK::APITransport.add(runner, run)
+      runner.close
+      runner.close
+      expect { runner.run { nil } }.to raise_error(RuntimeError, /closed/)
+      expect(runner.session_id(0)).to eq(run.session_id)
+      expect(runner.stats(0)).to include(turns: 0)
+    end
+  end
 end
 
 RSpec.describe "RubyLLM::AgentSDK::Client with transport: :api" do
