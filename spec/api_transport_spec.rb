@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "open3"
+
 # transport: :api end to end: the C loop over HTTP against the project's fake Messages API server, Ruby tools.
 RSpec.describe "transport: :api" do
 
@@ -225,6 +227,35 @@ RSpec.describe "transport: :api" do
     end
   end
 
+  # With a single Ruby thread, the unblocking function is called from the signal handler (RB_NOGVL_UBF_ASYNC_SAFE).
+  it "is stopped promptly by SIGINT in a process with a single thread" do
+    SDK::Testing::FakeServer.open([{ text: "slow", delay: 30 }]) do |server|
+      code = <<~RUBY
+        require "ruby_llm/agent_sdk"
+        $stdout.sync = true
+        puts "threads=\#{Thread.list.size}"
+        begin
+          RubyLLM::AgentSDK.query("hi", transport: :api, model: "claude-sonnet-4-5", base_url: ARGV[0], api_key: "k",
+                                        session_store: :memory) { nil }
+          puts "finished"
+        rescue Interrupt
+          puts "interrupted"
+        end
+      RUBY
+      lib = File.expand_path("../lib", __dir__)
+      Open3.popen2(RbConfig.ruby, "-I", lib, "-e", code, server.base_url) do |_stdin, stdout, wait|
+        expect(stdout.gets).to eq("threads=1\n")
+        server.wait_for_requests(1, agent: true, timeout: 10)
+        sleep 0.2
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        Process.kill("INT", wait.pid)
+        expect(stdout.gets).to eq("interrupted\n")
+        expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 0.5
+        expect(wait.value).to be_success
+      end
+    end
+  end
+
   it "stores every message before the next model call and resumes a session with its whole transcript" do
     Dir.mktmpdir do |dir|
       SDK::Testing::FakeServer.open([tool_use("lookup_order", "order_number" => "ORD-1"), answer("Shipped."), answer("ORD-1, as I said.")]) do |server|
@@ -267,6 +298,42 @@ RSpec.describe "transport: :api" do
       expect(seen.keys.sort).to eq((0...20).to_a)
       expect(seen.values.map { |ms| ms.last.subtype }.uniq).to eq(["success"])
       expect(seen.values.map { |ms| ms.first.session_id }.uniq.size).to eq(20)
+    end
+  end
+
+  it "closes its connections when query and query_all return, not at the next garbage collection" do
+    skip "needs /proc/self/fd" unless File.directory?("/proc/self/fd")
+    sockets = lambda do
+      Dir.children("/proc/self/fd").count { |fd| (File.readlink("/proc/self/fd/#{fd}") rescue "").start_with?("socket:") }
+    end
+    settle = lambda do |target|
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 3
+      sleep 0.02 while sockets.call > target && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+      sockets.call
+    end
+    SDK::Testing::FakeServer.open(Array.new(8) { answer("ok") }) do |server|
+      run(server)
+      before = settle.call(0) # the listener, and whatever else the process holds
+      GC.disable
+      2.times { run(server) }
+      SDK.query_all([{ prompt: "a" }, { prompt: "b" }], **api_options(server)) { nil }
+      expect(settle.call(before)).to eq(before) # the server's side closes too once the client's is gone
+    ensure
+      GC.enable
+    end
+  end
+
+  it "Native::Runner#close ends what is in flight, refuses to run again and still reports stats" do
+    SDK::Testing::FakeServer.open([answer("ok")]) do |server|
+      options = SDK::Options.new(**api_options(server))
+      run = SDK::APITransport::Run.new("hi", options)
+      runner = SDK::APITransport.new_runner(options)
+      SDK::APITransport.add(runner, run)
+      runner.close
+      runner.close
+      expect { runner.run { nil } }.to raise_error(RuntimeError, /closed/)
+      expect(runner.session_id(0)).to eq(run.session_id)
+      expect(runner.stats(0)).to include(turns: 0)
     end
   end
 end

@@ -8,6 +8,8 @@
  *     :tools — [{id:, name:, input_json:}, …]: the block returns [[content, is_error], …] in the same order
  *     :done  — the run ended (its result line came just before)
  *   runner.cancel(id, reason = nil)                               # from any thread; ends that run promptly
+ *   runner.close                                                  # closes its connections now (not while #run
+ *                                                                 # runs); session_id and stats still answer
  *
  * Network waits happen without the GVL (gvl.h); libcurl callbacks only touch C state (the loop, the assembler,
  * buffers). Ruby is called only between polls, with the GVL held; if it raises, or the thread is killed, the
@@ -56,6 +58,7 @@ typedef struct runner {
     long connect_ms, idle_ms, total_ms;
     char *ca_file;
     int running;
+    int closed;
 } runner;
 
 static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json;
@@ -293,7 +296,16 @@ static const rb_data_type_t runner_type = {
 static runner *get(VALUE self)
 {
     runner *r = rb_check_typeddata(self, &runner_type);
+    if (r->closed) rb_raise(rb_eRuntimeError, "Runner closed");
     if (!r->http) rb_raise(rb_eRuntimeError, "Runner not initialised");
+    return r;
+}
+
+/* For what still answers after #close. */
+static runner *get_any(VALUE self)
+{
+    runner *r = rb_check_typeddata(self, &runner_type);
+    if (!r->http && !r->closed) rb_raise(rb_eRuntimeError, "Runner not initialised");
     return r;
 }
 
@@ -414,12 +426,12 @@ static VALUE runner_cancel(int argc, VALUE *argv, VALUE self)
 
 static VALUE runner_session_id(VALUE self, VALUE id)
 {
-    return rb_utf8_str_new_cstr(asdk_loop_session_id(slot_at(get(self), id)->loop));
+    return rb_utf8_str_new_cstr(asdk_loop_session_id(slot_at(get_any(self), id)->loop));
 }
 
 static VALUE runner_stats(VALUE self, VALUE id)
 {
-    slot *s = slot_at(get(self), id);
+    slot *s = slot_at(get_any(self), id);
     VALUE h = rb_hash_new();
     rb_hash_aset(h, ID2SYM(rb_intern("turns")), INT2NUM(asdk_loop_turns(s->loop)));
     rb_hash_aset(h, ID2SYM(rb_intern("cost_micros")), LL2NUM(asdk_loop_cost_micros(s->loop)));
@@ -531,6 +543,20 @@ static VALUE run_ensure(VALUE self)
     return Qnil;
 }
 
+/* close: frees the HTTP client now — its connections are closed and their sockets released — instead of when the
+ * runner is garbage collected. A request still in flight is cancelled. Not while #run runs; idempotent. */
+static VALUE runner_close(VALUE self)
+{
+    runner *r = rb_check_typeddata(self, &runner_type);
+    if (r->running) rb_raise(rb_eRuntimeError, "Runner#close while #run is running");
+    if (r->closed || !r->http) return Qnil;
+    r->closed = 1;
+    asdk_http *h = r->http;
+    r->http = NULL;
+    asdk_http_free(h); /* on_done (ABORTED) clears each slot's req */
+    return Qnil;
+}
+
 static VALUE runner_run(VALUE self)
 {
     runner *r = get(self);
@@ -584,6 +610,7 @@ void asdk_init_runner(VALUE mNative)
     rb_define_method(c, "add", runner_add, 3);
     rb_define_method(c, "run", runner_run, 0);
     rb_define_method(c, "cancel", runner_cancel, -1);
+    rb_define_method(c, "close", runner_close, 0);
     rb_define_method(c, "session_id", runner_session_id, 1);
     rb_define_method(c, "stats", runner_stats, 1);
 }

@@ -99,10 +99,13 @@ module RubyLLM
       end
 
       # Runs several queries at once on one curl multi handle from this thread; yields (index, message).
+      # The connections are closed when it returns (not when the runner is garbage collected).
       def self.run_all(runs)
         runner = new_runner(runs.first.options)
         runs.each { |run| add(runner, run) }
         drive(runner, runs) { |index, message| yield index, message }
+      ensure
+        runner&.close
       end
 
       def self.new_runner(options)
@@ -146,6 +149,7 @@ module RubyLLM
         self.class.drive(runner, [@run]) { |_, message| yield message }
       ensure
         @mutex.synchronize { @runner = nil }
+        runner&.close # its connection now, not at the next GC
       end
 
       # Ends the run from any thread: the request in flight is aborted and a result "error_cancelled" is yielded.
