@@ -28,7 +28,6 @@
 #define ERROR_BODY_MAX 65536
 
 typedef struct slot {
-    struct runner *owner;
     asdk_loop *loop;
     asdk_turn turn;
     asdk_stream stream;
@@ -359,7 +358,6 @@ static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
 
     slot *s = calloc(1, sizeof *s);
     if (!s) rb_raise(rb_eNoMemError, "runner");
-    s->owner = r;
     s->cancel_reason = Qnil;
     s->retry_after_ms = -1;
     s->should_retry = -1;
