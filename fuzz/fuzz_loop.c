@@ -11,6 +11,7 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "fuzz_check.h"
 #include "loop.h"
 
 typedef struct {
@@ -34,18 +35,16 @@ typedef struct {
 static void check_json(const char *s, size_t n, int need_type)
 {
     char *copy = malloc(n + 1);
-    if (!copy) abort();
+    CHECK(copy);
     memcpy(copy, s, n);
     copy[n] = '\0';
     char err[128];
     yajl_val v = yajl_tree_parse(copy, err, sizeof err);
-    if (!v || !YAJL_IS_OBJECT(v)) {
-        fprintf(stderr, "not a JSON object: %s\n%s\n", err, copy);
-        abort();
-    }
+    if (!v || !YAJL_IS_OBJECT(v)) fprintf(stderr, "not a JSON object: %s\n%s\n", err, copy);
+    CHECK(v && YAJL_IS_OBJECT(v));
     if (need_type) {
         const char *path[] = { "type", NULL };
-        if (!yajl_tree_get(v, path, yajl_t_string)) abort();
+        CHECK(yajl_tree_get(v, path, yajl_t_string));
     }
     yajl_tree_free(v);
     free(copy);
@@ -107,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case ASDK_LOOP_SEND: {
             const asdk_buf *body = asdk_loop_body(l);
             check_json(body->ptr, body->len, 0);
-            if (asdk_loop_request_max_tokens(l) < 1) abort();
+            CHECK(asdk_loop_request_max_tokens(l) >= 1);
             calls++;
             asdk_turn t;
             asdk_turn_init(&t);
@@ -127,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 in.http_status = 200;
                 for (unsigned i = 0, n = take(&b, 4); i < n; i++) {
                     asdk_block *blk = asdk_turn_add_block(&t, (asdk_block_type)(1 + take(&b, 4)));
-                    if (!blk) abort();
+                    CHECK(blk);
                     const char *text = blk->type == ASDK_BLOCK_TOOL_USE ? inputs[take(&b, 3)] : texts[take(&b, 4)];
                     asdk_buf_append(&blk->text, text, strlen(text));
                     asdk_buf_append(&blk->id, "toolu_1", 7);
@@ -150,12 +149,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case ASDK_LOOP_SLEEP:
-            if (asdk_loop_sleep_ms(l) < 0) abort();
+            CHECK(asdk_loop_sleep_ms(l) >= 0);
             st = asdk_loop_resume(l);
             break;
         case ASDK_LOOP_TOOLS:
             for (size_t i = 0, n = asdk_loop_tool_count(l); i < n; i++) {
-                if (!asdk_loop_tool_call(l, i)) abort();
+                CHECK(asdk_loop_tool_call(l, i));
                 if (take(&b, 5)) {
                     const char *r = texts[take(&b, 4)];
                     asdk_loop_tool_result(l, i, r, strlen(r), (int)take(&b, 2));
@@ -163,13 +162,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             st = asdk_loop_resume(l);
             break;
-        default: abort();
+        default: CHECK(!"unknown loop state");
         }
     }
     if (st != ASDK_LOOP_DONE) st = asdk_loop_cancel(l, "fuzz step limit");
-    if (st != ASDK_LOOP_DONE || s.results != 1) abort();
-    if (c.max_turns && asdk_loop_turns(l) > c.max_turns) abort();
-    if (asdk_loop_turns(l) > calls) abort();
+    CHECK(st == ASDK_LOOP_DONE && s.results == 1);
+    CHECK(!c.max_turns || asdk_loop_turns(l) <= c.max_turns);
+    CHECK(asdk_loop_turns(l) <= calls);
     asdk_loop_free(l);
     return 0;
 }

@@ -24,13 +24,7 @@
 #include "stream_asm.h"
 #include "utf8.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
+#include "fuzz_check.h"
 
 static void mix(uint64_t *h, const void *p, size_t n)
 {

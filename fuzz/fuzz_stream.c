@@ -19,13 +19,7 @@
 #include "ndjson.h"
 #include "utf8.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
+#include "fuzz_check.h"
 
 /* ---- a counting builder ------------------------------------------------------------------------------ */
 

@@ -22,13 +22,7 @@
 #include "tools.h"
 #include "utf8.h"
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
+#include "fuzz_check.h"
 
 static const char *const schemas[] = {
     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"order_number\"],\"properties\":{"

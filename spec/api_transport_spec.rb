@@ -325,12 +325,14 @@ RSpec.describe "transport: :api" do
 
   it "Native::Runner#close ends what is in flight, refuses to run again and still reports stats" do
     SDK::Testing::FakeServer.open([answer("ok")]) do |server|
-      options = SDK::Options.new(**api_options(server))
-      run = SDK::APITransport::Run.new("hi", options)
-      runner = SDK::APITransport.new_runner(options)
-      SDK::APITransport.add(runner, run)
-      runner.close
-      runner.close
+      run = SDK::APITransport::Run.new("hi", SDK::Options.new(**api_options(server)))
+      runner = nil
+      closing = lambda do |r|
+        runner = r
+        r.close
+        r.close
+      end
+      expect { SDK::APITransport.run_all([run], on_runner: closing) { nil } }.to raise_error(RuntimeError, /closed/)
       expect { runner.run { nil } }.to raise_error(RuntimeError, /closed/)
       expect(runner.session_id(0)).to eq(run.session_id)
       expect(runner.stats(0)).to include(turns: 0)

@@ -4,14 +4,13 @@
  * No Ruby code runs inside the core: emitted lines are collected in C during a step and yielded to the block
  * after the step returns, in order. */
 #include "agent_sdk_ext.h"
+#include "emitted_lines.h"
 #include "loop_config.h"
 
-#include <time.h>
 
 typedef struct {
     asdk_loop *loop;
-    asdk_buf lines; /* emitted lines of the current step, each followed by "\n" (JSON lines have no raw newline) */
-    int failed;     /* a line could not be stored: memory ran out */
+    asdk_lines lines; /* emitted lines of the current step */
 } agent_loop;
 
 static ID id_call;
@@ -21,14 +20,14 @@ static void al_free(void *p)
 {
     agent_loop *a = p;
     asdk_loop_free(a->loop);
-    asdk_buf_free(&a->lines);
+    asdk_buf_free(&a->lines.buf);
     xfree(a);
 }
 
 static size_t al_size(const void *p)
 {
     const agent_loop *a = p;
-    return sizeof *a + a->lines.cap;
+    return sizeof *a + a->lines.buf.cap;
 }
 
 static const rb_data_type_t agent_loop_type = {
@@ -44,51 +43,16 @@ static agent_loop *get(VALUE self)
     return a;
 }
 
-/* ---- io callbacks (no Ruby inside) ------------------------------------------------------------------------ */
-
-static int io_emit(void *ud, const char *line, size_t len)
+static void yield_line(VALUE line, void *arg)
 {
-    agent_loop *a = ud;
-    if (asdk_buf_append(&a->lines, line, len) || asdk_buf_append(&a->lines, "\n", 1)) {
-        a->failed = 1;
-        return 0;
-    }
-    return 1;
-}
-
-static int64_t io_now_ms(void *ud)
-{
-    (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double io_random(void *ud)
-{
-    (void)ud;
-    return (double)(rand() % 10000) / 10000.0; /* jitter only: no quality needed */
+    (void)arg;
+    if (rb_block_given_p()) rb_yield(line);
 }
 
 /* Yields the lines of the step just made, then returns its state as a Symbol. */
 static VALUE deliver(VALUE self, agent_loop *a, asdk_loop_state st)
 {
-    asdk_buf lines = a->lines; /* the block may step the loop again: take the buffer first */
-    a->lines = (asdk_buf){0};
-    int failed = a->failed;
-    a->failed = 0;
-    VALUE pending = rb_utf8_str_new(lines.ptr ? lines.ptr : "", (long)lines.len);
-    asdk_buf_free(&lines);
-    if (failed) rb_raise(rb_eNoMemError, "agent loop: out of memory for emitted lines");
-    const char *p = RSTRING_PTR(pending), *end = p + RSTRING_LEN(pending);
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        VALUE line = rb_utf8_str_new(p, nl - p);
-        rb_obj_freeze(line);
-        p = nl + 1;
-        if (rb_block_given_p()) rb_yield(line);
-    }
-    RB_GC_GUARD(pending);
+    asdk_lines_each(&a->lines, yield_line, NULL);
     (void)self;
     switch (st) {
     case ASDK_LOOP_SEND: return sym_send;
@@ -182,7 +146,7 @@ static VALUE al_initialize(VALUE self, VALUE config)
     asdk_loop_config_from_hash(config, &c, &price);
 
     char err[256];
-    asdk_loop_io io = { io_emit, io_now_ms, io_random, a };
+    asdk_loop_io io = { asdk_lines_emit, asdk_io_now_ms, asdk_io_random, &a->lines };
     a->loop = asdk_loop_new(&c, &io, err, sizeof err);
     RB_GC_GUARD(config);
     if (!a->loop) rb_raise(rb_eArgError, "%s", err);

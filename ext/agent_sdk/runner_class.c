@@ -17,6 +17,7 @@
 #include "agent_sdk_ext.h"
 #include "gvl.h"
 #include "http.h"
+#include "emitted_lines.h"
 #include "loop_config.h"
 #include "stream_asm.h"
 
@@ -43,8 +44,7 @@ typedef struct slot {
     asdk_buf error_body;        /* a non-2xx body, or a non-streamed 2xx body */
 
     int64_t wake_at_ms;         /* SLEEP: when to send again */
-    asdk_buf lines;             /* emitted lines not yet yielded, each ended by "\n" */
-    int nomem;
+    asdk_lines lines;           /* emitted lines not yet yielded */
     int cancel;                 /* asked for from Ruby (GVL held, so no race with the run loop) */
     VALUE cancel_reason;        /* a String or nil; marked */
     int reported;               /* :done yielded */
@@ -62,36 +62,9 @@ typedef struct runner {
 
 static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t now_ms(void) { return asdk_io_now_ms(NULL); }
 
-/* ---- the loop's io: everything stays in C ---------------------------------------------------------------- */
-
-static int io_emit(void *ud, const char *line, size_t len)
-{
-    slot *s = ud;
-    if (asdk_buf_append(&s->lines, line, len) || asdk_buf_append(&s->lines, "\n", 1)) {
-        s->nomem = 1;
-        return 0;
-    }
-    return 1;
-}
-
-static int64_t io_now(void *ud)
-{
-    (void)ud;
-    return now_ms();
-}
-
-static double io_random(void *ud)
-{
-    (void)ud;
-    return (double)(rand() % 10000) / 10000.0;
-}
+/* ---- streamed text (inside asdk_http_poll, no GVL) --------------------------------------------------------- */
 
 static int on_text(void *ud, const char *text, size_t len)
 {
@@ -238,7 +211,7 @@ static void slot_free(slot *s)
     for (size_t i = 0; i < s->nheaders; i++) free(s->headers[i]);
     free(s->headers);
     asdk_buf_free(&s->error_body);
-    asdk_buf_free(&s->lines);
+    asdk_buf_free(&s->lines.buf);
     free(s);
 }
 
@@ -363,7 +336,7 @@ static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
     s->should_retry = -1;
     asdk_turn_init(&s->turn);
     char err[256];
-    asdk_loop_io io = { io_emit, io_now, io_random, s };
+    asdk_loop_io io = { asdk_lines_emit, asdk_io_now_ms, asdk_io_random, &s->lines };
     s->loop = asdk_loop_new(&c, &io, err, sizeof err);
     if (!s->loop) {
         free(s);
@@ -439,22 +412,15 @@ static VALUE runner_stats(VALUE self, VALUE id)
 
 /* ---- the run loop ----------------------------------------------------------------------------------------- */
 
-static void yield_lines(VALUE self, size_t i, slot *s)
+static void yield_line(VALUE line, void *arg)
 {
-    if (!s->lines.len) return;
-    asdk_buf lines = s->lines;
-    s->lines = (asdk_buf){ 0 };
-    VALUE all = rb_utf8_str_new(lines.ptr, (long)lines.len);
-    asdk_buf_free(&lines);
-    const char *p = RSTRING_PTR(all), *end = p + RSTRING_LEN(all);
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        VALUE line = rb_obj_freeze(rb_utf8_str_new(p, nl - p));
-        p = nl + 1;
-        rb_yield_values(3, SIZET2NUM(i), sym_line, line);
-    }
-    RB_GC_GUARD(all);
-    (void)self;
+    rb_yield_values(3, *(VALUE *)arg, sym_line, line);
+}
+
+static void yield_lines(size_t i, slot *s)
+{
+    VALUE id = SIZET2NUM(i);
+    asdk_lines_each(&s->lines, yield_line, &id);
 }
 
 static void run_tools(VALUE self, size_t i, slot *s)
@@ -491,14 +457,13 @@ static VALUE run_body(VALUE self)
             slot *s = r->slots[i];
             if (s->reported) continue;
             for (;;) { /* step this run until it waits on the network or a timer, or is done */
-                if (s->nomem) rb_raise(rb_eNoMemError, "agent loop: out of memory");
                 asdk_loop_state st = asdk_loop_state_now(s->loop);
                 if (s->cancel && st != ASDK_LOOP_DONE) {
                     if (s->req) asdk_http_cancel(s->req);
                     const char *why = NIL_P(s->cancel_reason) ? NULL : StringValueCStr(s->cancel_reason);
                     st = asdk_loop_cancel(s->loop, why);
                 }
-                yield_lines(self, i, s); /* every message is delivered before anything that follows it */
+                yield_lines(i, s); /* every message is delivered before anything that follows it */
                 if (st == ASDK_LOOP_TOOLS) {
                     run_tools(self, i, s);
                     continue;

@@ -113,17 +113,9 @@ static void uuid_v4(char out[37])
     out[o] = '\0';
 }
 
-static void block_free(asdk_block *b)
-{
-    asdk_buf_free(&b->text);
-    asdk_buf_free(&b->id);
-    asdk_buf_free(&b->name);
-    asdk_buf_free(&b->signature);
-}
-
 static void entry_free(entry *e)
 {
-    for (size_t i = 0; i < e->n; i++) block_free(&e->blocks[i].b);
+    for (size_t i = 0; i < e->n; i++) asdk_block_free(&e->blocks[i].b);
     free(e->blocks);
     memset(e, 0, sizeof *e);
 }

@@ -6,7 +6,7 @@ void asdk_turn_init(asdk_turn *t)
     memset(t, 0, sizeof *t);
 }
 
-static void block_free(asdk_block *b)
+void asdk_block_free(asdk_block *b)
 {
     asdk_buf_free(&b->text);
     asdk_buf_free(&b->id);
@@ -16,7 +16,7 @@ static void block_free(asdk_block *b)
 
 void asdk_turn_free(asdk_turn *t)
 {
-    for (size_t i = 0; i < t->nblocks; i++) block_free(&t->blocks[i]);
+    for (size_t i = 0; i < t->nblocks; i++) asdk_block_free(&t->blocks[i]);
     free(t->blocks);
     asdk_buf_free(&t->id);
     asdk_buf_free(&t->model);
@@ -28,7 +28,7 @@ void asdk_turn_free(asdk_turn *t)
 void asdk_turn_reset(asdk_turn *t)
 {
     /* The block array and the small buffers are kept; block contents are released (they can be large). */
-    for (size_t i = 0; i < t->nblocks; i++) block_free(&t->blocks[i]);
+    for (size_t i = 0; i < t->nblocks; i++) asdk_block_free(&t->blocks[i]);
     t->nblocks = 0;
     t->id.len = t->model.len = t->error_type.len = t->error_message.len = 0;
     memset(&t->usage, 0, sizeof t->usage);

@@ -55,6 +55,8 @@ typedef struct {
 void asdk_turn_init(asdk_turn *t);
 void asdk_turn_free(asdk_turn *t); /* also leaves *t ready for asdk_turn_init-free reuse */
 void asdk_turn_reset(asdk_turn *t); /* empty again, keeping allocations where cheap */
+/* Frees a block's buffers (the block itself belongs to its array). */
+void asdk_block_free(asdk_block *b);
 /* Appends a zeroed block of the given type; NULL when memory runs out. */
 asdk_block *asdk_turn_add_block(asdk_turn *t, asdk_block_type type);
 

@@ -99,25 +99,20 @@ module RubyLLM
       end
 
       # Runs several queries at once on one curl multi handle from this thread; yields (index, message).
-      # The connections are closed when it returns (not when the runner is garbage collected).
-      def self.run_all(runs)
-        runner = new_runner(runs.first.options)
-        runs.each { |run| add(runner, run) }
+      # on_runner gets the Native::Runner before anything is sent (for cancellation). The connections are closed
+      # when it returns, not when the runner is garbage collected.
+      def self.run_all(runs, on_runner: nil)
+        o = runs.first.options
+        runner = Native::Runner.new(connect_timeout: o.connect_timeout, idle_timeout: o.idle_timeout,
+                                    request_timeout: o.request_timeout, ca_file: o.ca_file)
+        runs.each do |run|
+          run.session_id = runner.session_id(runner.add(run.config, run.url, run.headers))
+          run.store_prompt
+        end
+        on_runner&.call(runner)
         drive(runner, runs) { |index, message| yield index, message }
       ensure
         runner&.close
-      end
-
-      def self.new_runner(options)
-        Native::Runner.new(connect_timeout: options.connect_timeout, idle_timeout: options.idle_timeout,
-                           request_timeout: options.request_timeout, ca_file: options.ca_file)
-      end
-
-      def self.add(runner, run)
-        id = runner.add(run.config, run.url, run.headers)
-        run.session_id = runner.session_id(id)
-        run.store_prompt
-        id
       end
 
       def self.drive(runner, runs)
@@ -140,16 +135,15 @@ module RubyLLM
       end
 
       def each
-        runner = self.class.new_runner(@run.options)
-        self.class.add(runner, @run)
-        @mutex.synchronize do
-          @runner = runner
-          runner.cancel(0, @cancel_reason) if @cancel_reason
+        register = lambda do |runner|
+          @mutex.synchronize do
+            @runner = runner
+            runner.cancel(0, @cancel_reason) if @cancel_reason
+          end
         end
-        self.class.drive(runner, [@run]) { |_, message| yield message }
+        self.class.run_all([@run], on_runner: register) { |_, message| yield message }
       ensure
         @mutex.synchronize { @runner = nil }
-        runner&.close # its connection now, not at the next GC
       end
 
       # Ends the run from any thread: the request in flight is aborted and a result "error_cancelled" is yielded.
