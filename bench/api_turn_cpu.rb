@@ -13,10 +13,16 @@
 # What is measured. bin/fake-model-server runs as its own process (its CPU is not the client's), scripted with
 # (10 + R × M) × T turns: each turn streams as the real Messages API does (message_start, ping, a text block one
 # word per content_block_delta, a tool_use block in input_json_delta pieces, message_delta with usage,
-# message_stop), each event written to the socket on its own. Two ways, each measured for both clients:
-#   back to back — no pause between events: the client wakes up a few times per response and reads many at once;
-#   0.5 ms apart — `chunk_delay: 0.0005`: every event wakes the client up on its own, as a real stream (whose events
-#                  come tens of ms apart) does. 0.5 ms keeps the run short; the client's work is the same.
+# message_stop). Three ways, each measured for both clients:
+#   one write      — `burst: true`: the whole response (every event in its own chunk) in one socket write. The client
+#                    reads a turn in one or two wake-ups: this is its own work per turn (request, parsing, loop,
+#                    tools, messages), the same for every client whatever its speed.
+#   back to back   — each event written to the socket on its own, no pause between them. How many wake-ups a turn
+#                    costs then depends on the race between the two processes: a client faster than the (Ruby)
+#                    server reads nearly every event on its own (and pays the kernel for each: wake-up, recv, ACK),
+#                    a slower one finds many queued up.
+#   0.5 ms apart   — `chunk_delay: 0.0005`: every event wakes the client up on its own, as a real stream (whose events
+#                    come tens of ms apart) does. 0.5 ms keeps the run short; the client's work is the same.
 # Conversation: a ~2 KB system prompt, a prompt, then per tool turn "Let me check…" (~50 bytes) + a tool_use of
 # lookup_order {order_number}; the tool is plain Ruby and returns a Hash that becomes ~320 bytes of JSON; the final
 # answer is ~560 bytes of text (~90 deltas).
@@ -75,8 +81,11 @@ end
 
 def prompt(q) = "Hello, where is my order ORD-#{q}? I ordered it last week and have not heard anything since."
 
-def with_chunk_delay(turns, delay)
-  delay.positive? ? turns.map { |t| t.merge(chunk_delay: delay) } : turns
+def with_mode(turns, mode)
+  case mode
+  when :burst then turns.map { |t| t.merge(burst: true) }
+  when Float then mode.positive? ? turns.map { |t| t.merge(chunk_delay: mode) } : turns
+  end
 end
 
 def median(values) = values.sort[values.size / 2]
@@ -201,9 +210,10 @@ puts format("  system prompt %d B, tool text %d B + tool result %d B of JSON, fi
             SYSTEM_PROMPT.bytesize, TOOL_TEXT.bytesize, JSON.generate(tool_result("ORD-0")).bytesize,
             format(FINAL_TEXT, n: 0).bytesize)
 
-[["events back to back", 0.0, queries], ["events 0.5 ms apart", 0.0005, [queries / 4, 1].max]].each do |label, delay, q|
+[["whole response in one write", :burst, queries], ["events back to back", 0.0, queries],
+ ["events 0.5 ms apart", 0.0005, [queries / 4, 1].max]].each do |label, mode, q|
   puts "#{label}:"
-  turns_script = with_chunk_delay(script(WARMUP + rounds * q, turns), delay)
+  turns_script = with_mode(script(WARMUP + rounds * q, turns), mode)
   server = FakeServerProcess.start(turns_script)
   begin
     c0 = server.cpu

@@ -75,7 +75,7 @@ RSpec.describe RubyLLM::AgentSDK::Native::AgentLoop do
     loop = new_loop(max_budget_micros: 20_000)
     loop.start
     first = loop.request_max_tokens
-    bound = loop.body.bytesize - loop.request_max_tokens.to_s.size + 1 + 1024
+    bound = loop.body.bytesize - ",\"max_tokens\":#{loop.request_max_tokens}}".bytesize + 1024
     expect(first).to eq([4096, (20_000 * 1_000_000 - bound * 3_000_000) / 15_000_000].min)
     expect(first).to be_between(64, 4095)
     loop.respond(tool_turn(["t", {}], input: 300, output: 100))

@@ -304,6 +304,34 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
     end
   end
 
+  it "burst: the same events, the whole stream (chunk framing included) written at once" do
+    turn = { text: "one two three", tool_use: { name: "lookup", input: { id: 7 } } }
+    server.script([turn, turn.merge(burst: true)])
+    plain, burst = Array.new(2) { post("/v1/messages", messages_body).body }
+    expect(sse(burst).map(&:first)).to eq(sse(plain).map(&:first))
+    without_ids = ->(body) { reassemble(sse(body)).map { |b| b.except("id") } }
+    expect(without_ids.(burst)).to eq(without_ids.(plain))
+
+    server.script([turn.merge(burst: true)])
+    body = JSON.generate(messages_body)
+    sock = TCPSocket.new(uri.host, uri.port)
+    sock.write("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: #{body.bytesize}\r\n\r\n#{body}")
+    raw = +""
+    raw << sock.readpartial(65_536) until raw.include?("\r\n\r\n")
+    head, rest = raw.split("\r\n\r\n", 2)
+    expect(head).to include("transfer-encoding: chunked")
+    sleep 0.2 # everything the server wrote is in the socket buffer by now
+    rest << sock.read_nonblock(65_536) if sock.wait_readable(0)
+    expect(rest).to end_with("0\r\n\r\n")
+    expect(rest.scan(/\r\nevent: /).size).to eq(sse(plain).size) # one chunk per event, as without burst
+  ensure
+    sock&.close
+  end
+
+  it "rejects burst with chunk_delay or a fault" do
+    expect { server.script([{ text: "x", burst: true, chunk_delay: 0.1 }]) }.to raise_error(ArgumentError, /burst/)
+  end
+
   it "keeps the connection alive: two requests on one connection" do
     server.script([{ text: "one" }, { text: "two" }])
     texts = Net::HTTP.start(uri.host, uri.port) do |http|

@@ -15,9 +15,23 @@
 #include "agent_sdk_ext.h"
 #include "http.h"
 
-/* asdk_http_poll(h, timeout_ms) without the GVL. The unblocking function calls asdk_http_wakeup(h) and sets
- * *interrupted to 1; *interrupted is also 1 when an interrupt was already pending and the poll was skipped.
- * Returns what asdk_http_poll returned (the number of running requests), or -1 when the poll was skipped. */
+/* A flag one thread sets while another runs without the GVL and reads it (the unblocking function, which may run
+ * in a signal handler, and Runner#cancel, from another Ruby thread). Lock-free, hence async-signal-safe. */
+#if defined(__GNUC__) || defined(__clang__)
+static inline int asdk_flag_get(int *f) { return __atomic_load_n(f, __ATOMIC_ACQUIRE); }
+static inline void asdk_flag_set(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELEASE); }
+#else
+#error "agent_sdk needs GCC or Clang (__atomic builtins)"
+#endif
+
+/* fn(arg) without the GVL. The unblocking function sets *interrupted (asdk_flag_set) and calls
+ * asdk_http_wakeup(h): fn must wait only in asdk_http_poll(h, …) and return once asdk_flag_get(interrupted) is
+ * set. With an interrupt already pending fn does not run and *interrupted is set. Returns 1 when fn ran. */
+int asdk_without_gvl(void *(*fn)(void *), void *arg, asdk_http *h, int *interrupted);
+
+/* asdk_http_poll(h, timeout_ms) without the GVL, through asdk_without_gvl. *interrupted is set to 1 when an
+ * interrupt woke or skipped the poll. Returns what asdk_http_poll returned (the number of running requests), or -1
+ * when the poll was skipped. */
 int asdk_without_gvl_poll(asdk_http *h, int timeout_ms, int *interrupted);
 
 #endif

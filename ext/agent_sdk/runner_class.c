@@ -11,9 +11,13 @@
  *   runner.close                                                  # closes its connections now (not while #run
  *                                                                 # runs); session_id and stats still answer
  *
- * Network waits happen without the GVL (gvl.h); libcurl callbacks only touch C state (the loop, the assembler,
- * buffers). Ruby is called only between polls, with the GVL held; if it raises, or the thread is killed, the
- * ensure cancels every transfer and nothing leaks. */
+ * #run alternates two phases. Without the GVL (drive, gvl.h) it waits on the network and steps the loops as far as
+ * C alone can: streamed bytes are assembled, finished turns recorded, retries slept and requests sent, all in C, with
+ * no trip back to Ruby per chunk. It returns to Ruby only when a run has something for Ruby (a line to yield, tool
+ * calls, its end), when Runner#cancel was called, or on an interrupt; with the GVL the runs that were ready are
+ * stepped through the block. The runs that need attention are kept in a ready queue, so neither phase walks every
+ * run on every wake-up. If the block raises, or the thread is killed, the ensure cancels every transfer and nothing
+ * leaks. */
 #include "agent_sdk_ext.h"
 #include "gvl.h"
 #include "http.h"
@@ -28,7 +32,13 @@
 
 #define ERROR_BODY_MAX 65536
 
+typedef struct runner runner;
+
 typedef struct slot {
+    runner *r;
+    size_t index;               /* its id: r->slots[index] */
+    struct slot *next_ready;    /* in r's ready queue when queued */
+    int queued;
     asdk_loop *loop;
     asdk_turn turn;
     asdk_stream stream;
@@ -45,24 +55,82 @@ typedef struct slot {
 
     int64_t wake_at_ms;         /* SLEEP: when to send again */
     asdk_lines lines;           /* emitted lines not yet yielded */
-    int cancel;                 /* asked for from Ruby (GVL held, so no race with the run loop) */
+    int cancel;                 /* asked for by Runner#cancel (read and written with the GVL only) */
     VALUE cancel_reason;        /* a String or nil; marked */
     int reported;               /* :done yielded */
 } slot;
 
-typedef struct runner {
+struct runner {
     asdk_http *http;
     slot **slots;
     size_t nslots, cap;
+    size_t active;              /* runs whose :done has not been yielded */
+    slot *ready_head, *ready_tail;
+    int64_t next_wake_ms;       /* the earliest wake_at_ms of a sleeping run, or -1 */
+    int cancel_any;             /* asdk_flag: Runner#cancel was called; the drive returns to Ruby */
+    int interrupted;            /* asdk_flag: set by the unblocking function */
     long connect_ms, idle_ms, total_ms;
     char *ca_file;
     int running;
     int closed;
-} runner;
+};
 
 static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json;
 
 static int64_t now_ms(void) { return asdk_io_now_ms(NULL); }
+
+/* ---- the ready queue: runs to step, in the order they became ready ---------------------------------------- */
+
+static void enqueue(slot *s)
+{
+    runner *r = s->r;
+    if (s->queued) return;
+    s->queued = 1;
+    s->next_ready = NULL;
+    if (r->ready_tail) r->ready_tail->next_ready = s;
+    else r->ready_head = s;
+    r->ready_tail = s;
+}
+
+static slot *dequeue(runner *r)
+{
+    slot *s = r->ready_head;
+    if (!s) return NULL;
+    r->ready_head = s->next_ready;
+    if (!r->ready_head) r->ready_tail = NULL;
+    s->next_ready = NULL;
+    s->queued = 0;
+    return s;
+}
+
+static void push_front(slot *s)
+{
+    runner *r = s->r;
+    s->queued = 1;
+    s->next_ready = r->ready_head;
+    r->ready_head = s;
+    if (!r->ready_tail) r->ready_tail = s;
+}
+
+/* A run went to sleep (a retry's back-off) until at_ms. */
+static void note_sleep(runner *r, int64_t at_ms)
+{
+    if (r->next_wake_ms < 0 || at_ms < r->next_wake_ms) r->next_wake_ms = at_ms;
+}
+
+/* Queues the sleeping runs whose time has come (a walk over every run, but only when the earliest is due). */
+static void wake_sleepers(runner *r)
+{
+    if (r->next_wake_ms < 0 || now_ms() < r->next_wake_ms) return;
+    int64_t now = now_ms();
+    r->next_wake_ms = -1;
+    for (size_t i = 0; i < r->nslots; i++) {
+        slot *s = r->slots[i];
+        if (s->reported || asdk_loop_state_now(s->loop) != ASDK_LOOP_SLEEP) continue;
+        if (s->wake_at_ms <= now) enqueue(s);
+        else note_sleep(r, s->wake_at_ms);
+    }
+}
 
 /* ---- streamed text (inside asdk_http_poll, no GVL) --------------------------------------------------------- */
 
@@ -124,6 +192,7 @@ static int on_data(void *ud, const char *p, size_t n)
     int ok = s->status >= 200 && s->status < 300;
     if (ok && s->sse) {
         asdk_asm_status st = asdk_stream_feed(&s->stream, p, n);
+        if (s->lines.buf.len) enqueue(s); /* stream_event lines (include_partial_messages) */
         return st == ASDK_ASM_OK || st == ASDK_ASM_ABORTED; /* a stream that cannot be read ends the transfer */
     }
     /* A non-streamed 2xx body is kept whole (up to 64 MiB, the assembler's own bound); an error body is cut. */
@@ -151,6 +220,7 @@ static void on_done(void *ud, const asdk_http_result *res)
     slot *s = ud;
     s->req = NULL;
     if (res->error == ASDK_HTTP_ABORTED) return; /* cancelled: the run loop ends the run */
+    enqueue(s);
 
     asdk_loop_response_info in = { 0 };
     in.net = net_of(res->error);
@@ -331,6 +401,7 @@ static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
 
     slot *s = calloc(1, sizeof *s);
     if (!s) rb_raise(rb_eNoMemError, "runner");
+    s->r = r;
     s->cancel_reason = Qnil;
     s->retry_after_ms = -1;
     s->should_retry = -1;
@@ -367,8 +438,11 @@ static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
         slot_free(s);
         rb_raise(rb_eNoMemError, "runner");
     }
+    s->index = r->nslots;
     r->slots[r->nslots++] = s;
+    r->active++;
     asdk_loop_start(s->loop); /* the init line waits in s->lines; nothing is sent before #run delivers it */
+    enqueue(s);
     RB_GC_GUARD(config);
     RB_GC_GUARD(headers);
     return SIZET2NUM(r->nslots - 1);
@@ -391,6 +465,7 @@ static VALUE runner_cancel(int argc, VALUE *argv, VALUE self)
     if (!NIL_P(reason)) StringValue(reason);
     s->cancel_reason = NIL_P(reason) ? Qnil : rb_str_new_frozen(reason);
     s->cancel = 1;
+    asdk_flag_set(&r->cancel_any, 1);
     asdk_http_wakeup(r->http);
     return Qnil;
 }
@@ -447,52 +522,98 @@ static void run_tools(VALUE self, size_t i, slot *s)
     asdk_loop_resume(s->loop);
 }
 
+/* Steps s as far as C alone can (no GVL): resumes it from a back-off that is over, sends its next request. Returns 1
+ * when it needs Ruby — a line to yield, tool calls, its end, a request that could not be started. */
+static int step_in_c(runner *r, slot *s)
+{
+    for (;;) {
+        asdk_loop_state st = asdk_loop_state_now(s->loop);
+        if (s->lines.buf.len || s->lines.nomem || st == ASDK_LOOP_TOOLS || st == ASDK_LOOP_DONE) return 1;
+        if (st == ASDK_LOOP_SLEEP) {
+            if (now_ms() < s->wake_at_ms) {
+                note_sleep(r, s->wake_at_ms);
+                return 0;
+            }
+            asdk_loop_resume(s->loop);
+            continue;
+        }
+        if (st == ASDK_LOOP_SEND && !s->req) return start_request(r, s) ? 1 : 0;
+        return 0;
+    }
+}
+
+/* The drive, without the GVL: waits on the network and steps ready runs in C until one needs Ruby. */
+static void *drive(void *p)
+{
+    runner *r = p;
+    for (;;) {
+        if (asdk_flag_get(&r->interrupted) || asdk_flag_get(&r->cancel_any)) return NULL;
+        wake_sleepers(r);
+        slot *s;
+        while ((s = dequeue(r))) {
+            if (step_in_c(r, s)) {
+                push_front(s); /* stays ready: Ruby steps it (and every run queued after it) next */
+                return NULL;
+            }
+        }
+        int timeout = 1000;
+        if (r->next_wake_ms >= 0) {
+            int64_t d = r->next_wake_ms - now_ms();
+            timeout = d <= 0 ? 0 : d < timeout ? (int)d : timeout;
+        }
+        asdk_http_poll(r->http, timeout);
+    }
+}
+
+/* Steps the run in slot i with the GVL, through the block, until it waits on the network or a timer, or ends. */
+static void step_in_ruby(VALUE self, runner *r, size_t i, slot *s)
+{
+    for (;;) {
+        asdk_loop_state st = asdk_loop_state_now(s->loop);
+        if (s->cancel && st != ASDK_LOOP_DONE) {
+            if (s->req) asdk_http_cancel(s->req);
+            const char *why = NIL_P(s->cancel_reason) ? NULL : StringValueCStr(s->cancel_reason);
+            st = asdk_loop_cancel(s->loop, why);
+        }
+        yield_lines(i, s); /* every message is delivered before anything that follows it */
+        if (st == ASDK_LOOP_TOOLS) {
+            run_tools(self, i, s);
+            continue;
+        }
+        if (st == ASDK_LOOP_SLEEP) {
+            if (now_ms() >= s->wake_at_ms) {
+                asdk_loop_resume(s->loop);
+                continue;
+            }
+            note_sleep(r, s->wake_at_ms);
+        }
+        if (st == ASDK_LOOP_SEND && !s->req && start_request(r, s)) rb_raise(rb_eNoMemError, "runner");
+        if (st == ASDK_LOOP_DONE && !s->reported) {
+            s->reported = 1;
+            r->active--;
+            rb_yield_values(3, SIZET2NUM(i), sym_done, Qnil);
+        }
+        return;
+    }
+}
+
 static VALUE run_body(VALUE self)
 {
     runner *r = get(self);
     for (;;) {
-        int active = 0;
-        int64_t next_wake = -1;
-        for (size_t i = 0; i < r->nslots; i++) {
-            slot *s = r->slots[i];
-            if (s->reported) continue;
-            for (;;) { /* step this run until it waits on the network or a timer, or is done */
-                asdk_loop_state st = asdk_loop_state_now(s->loop);
-                if (s->cancel && st != ASDK_LOOP_DONE) {
-                    if (s->req) asdk_http_cancel(s->req);
-                    const char *why = NIL_P(s->cancel_reason) ? NULL : StringValueCStr(s->cancel_reason);
-                    st = asdk_loop_cancel(s->loop, why);
-                }
-                yield_lines(i, s); /* every message is delivered before anything that follows it */
-                if (st == ASDK_LOOP_TOOLS) {
-                    run_tools(self, i, s);
-                    continue;
-                }
-                if (st == ASDK_LOOP_SLEEP && now_ms() >= s->wake_at_ms) {
-                    asdk_loop_resume(s->loop);
-                    continue;
-                }
-                if (st == ASDK_LOOP_SEND && !s->req && start_request(r, s)) rb_raise(rb_eNoMemError, "runner");
-                if (st == ASDK_LOOP_DONE) {
-                    s->reported = 1;
-                    rb_yield_values(3, SIZET2NUM(i), sym_done, Qnil);
-                }
-                break;
-            }
-            if (s->reported) continue;
-            active++;
-            if (asdk_loop_state_now(s->loop) == ASDK_LOOP_SLEEP && (next_wake < 0 || s->wake_at_ms < next_wake))
-                next_wake = s->wake_at_ms;
+        if (asdk_flag_get(&r->cancel_any)) {
+            asdk_flag_set(&r->cancel_any, 0);
+            for (size_t i = 0; i < r->nslots; i++)
+                if (r->slots[i]->cancel && !r->slots[i]->reported) enqueue(r->slots[i]);
         }
-        if (!active) return Qnil;
-
-        int timeout = 1000;
-        if (next_wake >= 0) {
-            int64_t d = next_wake - now_ms();
-            timeout = d <= 0 ? 0 : d < timeout ? (int)d : timeout;
+        slot *s;
+        while ((s = r->ready_head)) {
+            step_in_ruby(self, r, s->index, s);
+            if (r->ready_head == s) dequeue(r); /* after the step: a run whose block raised stays ready */
         }
-        int interrupted = 0;
-        asdk_without_gvl_poll(r->http, timeout, &interrupted);
+        if (!r->active) return Qnil;
+        asdk_flag_set(&r->interrupted, 0);
+        asdk_without_gvl(drive, r, r->http, &r->interrupted);
         rb_thread_check_ints(); /* Thread#kill, Thread#raise, Timeout: here, never inside libcurl */
     }
 }

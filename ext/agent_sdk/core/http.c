@@ -2,12 +2,23 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#if defined(__linux__) && !defined(ASDK_HTTP_USE_POLL)
+#define ASDK_HTTP_EPOLL 1
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#else
+#include <poll.h>
+#endif
 
 #include "asdk_buf.h"
 
@@ -39,14 +50,26 @@ struct asdk_http_req {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* libcurl is driven with curl_multi_socket_action: it tells us which sockets to watch (sock_cb) and when to call it
+ * back without socket activity (timer_cb); we wait on those sockets and on a wakeup descriptor with epoll (Linux) or
+ * poll (elsewhere), and hand each ready socket to libcurl. Unlike curl_multi_perform + curl_multi_poll, a wake-up
+ * costs one wait and the reads of the ready sockets, whatever the number of transfers. */
 struct asdk_http {
     CURLM *multi;
     asdk_http_req *head;
     int live;        /* requests whose on_done has not run */
-    int in_perform;  /* inside curl_multi_perform: libcurl forbids adding/removing handles there */
+    int in_perform;  /* inside libcurl (socket_action): libcurl forbids adding/removing handles there */
     int in_poll;
     int progress;    /* a callback ran during this poll */
     int closing;
+    int64_t timer_at_ms; /* when libcurl wants CURL_SOCKET_TIMEOUT; -1: never */
+    int wake_rd, wake_wr; /* asdk_http_wakeup writes to wake_wr; wake_rd is watched (one eventfd on Linux) */
+#ifdef ASDK_HTTP_EPOLL
+    int epfd;
+#else
+    struct pollfd *fds; /* [0] is wake_rd, then the sockets libcurl asked for */
+    size_t nfds, capfds;
+#endif
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -81,6 +104,13 @@ const char *asdk_http_error_name(asdk_http_error e)
 static char ascii_lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static int64_t now_ms_signed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint64_t now_ms(void)
@@ -338,17 +368,129 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
 
 /* ---- the client ---- */
 
+/* ---- waiting: the sockets libcurl asks us to watch ---- */
+
+#ifdef ASDK_HTTP_EPOLL
+static int watch(asdk_http *h, curl_socket_t fd, int what)
+{
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if libcurl closed it already */
+        return 0;
+    }
+    struct epoll_event ev = { 0 };
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    return errno == ENOENT && epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -1;
+}
+#else
+static int watch(asdk_http *h, curl_socket_t fd, int what)
+{
+    size_t i = 1;
+    while (i < h->nfds && h->fds[i].fd != fd) i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < h->nfds) h->fds[i] = h->fds[--h->nfds];
+        return 0;
+    }
+    if (i == h->nfds) {
+        if (h->nfds == h->capfds) {
+            size_t cap = h->capfds * 2;
+            struct pollfd *p = realloc(h->fds, cap * sizeof *p);
+            if (!p) return -1;
+            h->fds = p;
+            h->capfds = cap;
+        }
+        h->fds[h->nfds++].fd = fd;
+    }
+    h->fds[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) | (what & CURL_POLL_OUT ? POLLOUT : 0));
+    h->fds[i].revents = 0;
+    return 0;
+}
+#endif
+
+static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    return watch(userp, fd, what); /* -1 makes libcurl fail the transfers on that socket (out of memory) */
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    asdk_http *h = userp;
+    h->timer_at_ms = timeout_ms < 0 ? -1 : now_ms_signed() + timeout_ms;
+    return 0;
+}
+
+#ifndef ASDK_HTTP_EPOLL
+static int set_nonblock_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
+}
+#endif
+
+static int open_waiters(asdk_http *h)
+{
+#ifdef ASDK_HTTP_EPOLL
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    h->wake_rd = h->wake_wr = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (h->epfd < 0 || h->wake_rd < 0) return -1;
+    struct epoll_event ev = { 0 };
+    ev.events = EPOLLIN;
+    ev.data.fd = h->wake_rd;
+    return epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wake_rd, &ev);
+#else
+    int p[2];
+    if (pipe(p)) return -1;
+    h->wake_rd = p[0];
+    h->wake_wr = p[1];
+    if (set_nonblock_cloexec(p[0]) || set_nonblock_cloexec(p[1])) return -1;
+    h->capfds = 8;
+    h->fds = calloc(h->capfds, sizeof *h->fds);
+    if (!h->fds) return -1;
+    h->fds[0].fd = h->wake_rd;
+    h->fds[0].events = POLLIN;
+    h->nfds = 1;
+    return 0;
+#endif
+}
+
+static void close_waiters(asdk_http *h)
+{
+#ifdef ASDK_HTTP_EPOLL
+    if (h->epfd >= 0) close(h->epfd);
+#else
+    free(h->fds);
+    if (h->wake_wr >= 0 && h->wake_wr != h->wake_rd) close(h->wake_wr);
+#endif
+    if (h->wake_rd >= 0) close(h->wake_rd);
+}
+
+/* ---- the client ---- */
+
 asdk_http *asdk_http_new(void)
 {
     if (asdk_http_global_init()) return NULL;
     asdk_http *h = calloc(1, sizeof *h);
     if (!h) return NULL;
-    h->multi = curl_multi_init();
-    if (!h->multi) {
+    h->timer_at_ms = -1;
+    h->wake_rd = h->wake_wr = -1;
+#ifdef ASDK_HTTP_EPOLL
+    h->epfd = -1;
+#endif
+    if (open_waiters(h) || !(h->multi = curl_multi_init())) {
+        close_waiters(h);
         free(h);
         return NULL;
     }
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, (void *)h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, (void *)h);
     return h;
 }
 
@@ -357,7 +499,8 @@ void asdk_http_free(asdk_http *h)
     if (!h) return;
     h->closing = 1;
     while (h->head) finish(h->head, ASDK_HTTP_ABORTED, 0, "HTTP client freed");
-    curl_multi_cleanup(h->multi);
+    curl_multi_cleanup(h->multi); /* closes the cached connections; sock_cb may still run */
+    close_waiters(h);
     free(h);
 }
 
@@ -531,14 +674,11 @@ restart:
     }
 }
 
-/* One round: let libcurl work, report finished transfers, then the rest. */
-static void step(asdk_http *h)
+/* Reports the transfers libcurl finished, then the rest (sweep). */
+static void collect(asdk_http *h)
 {
-    int running, left;
+    int left;
     CURLMsg *m;
-    h->in_perform = 1;
-    curl_multi_perform(h->multi, &running);
-    h->in_perform = 0;
     while ((m = curl_multi_info_read(h->multi, &left))) {
         if (m->msg != CURLMSG_DONE) continue;
         CURLcode c = m->data.result; /* m dies with the handle's removal */
@@ -549,8 +689,25 @@ static void step(asdk_http *h)
     sweep(h);
 }
 
-/* Milliseconds until the nearest idle deadline, capped at cap. */
-static int idle_wait(asdk_http *h, int cap)
+static void socket_action(asdk_http *h, curl_socket_t fd, int bits)
+{
+    int running;
+    h->in_perform = 1;
+    curl_multi_socket_action(h->multi, fd, bits, &running);
+    h->in_perform = 0;
+}
+
+/* libcurl's timer, if due. */
+static void run_timer(asdk_http *h)
+{
+    if (h->timer_at_ms >= 0 && now_ms_signed() >= h->timer_at_ms) {
+        h->timer_at_ms = -1; /* timer_cb may set it again from inside */
+        socket_action(h, CURL_SOCKET_TIMEOUT, 0);
+    }
+}
+
+/* Milliseconds until the nearest idle deadline or libcurl's timer, capped at cap. */
+static int wait_ms(asdk_http *h, int cap)
 {
     uint64_t now = now_ms();
     int wait = cap;
@@ -560,7 +717,53 @@ static int idle_wait(asdk_http *h, int cap)
         uint64_t left = due > now ? due - now : 0;
         if (left < (uint64_t)wait) wait = (int)left;
     }
+    if (h->timer_at_ms >= 0) {
+        int64_t left = h->timer_at_ms - (int64_t)now;
+        if (left < wait) wait = left > 0 ? (int)left : 0;
+    }
     return wait;
+}
+
+static void drain_wakeups(asdk_http *h)
+{
+    char buf[64];
+    while (read(h->wake_rd, buf, sizeof buf) > 0) {
+    }
+}
+
+/* Waits up to wait_ms for the sockets or a wakeup, and hands what is ready to libcurl. */
+static void wait_and_dispatch(asdk_http *h, int wait_ms)
+{
+#ifdef ASDK_HTTP_EPOLL
+    struct epoll_event ev[64];
+    int n = epoll_wait(h->epfd, ev, 64, wait_ms);
+    for (int i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        if (fd == h->wake_rd) {
+            drain_wakeups(h);
+            continue;
+        }
+        uint32_t e = ev[i].events;
+        int bits = (e & (EPOLLIN | EPOLLHUP | EPOLLERR) ? CURL_CSELECT_IN : 0) | (e & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                   (e & EPOLLERR ? CURL_CSELECT_ERR : 0);
+        socket_action(h, fd, bits);
+    }
+#else
+    int n = poll(h->fds, (nfds_t)h->nfds, wait_ms);
+    if (n > 0 && h->fds[0].revents) drain_wakeups(h);
+    /* socket_action may change h->fds (sock_cb): take the ready sockets first */
+    size_t k = 0;
+    curl_socket_t ready[64];
+    int readybits[64];
+    for (size_t i = 1; n > 0 && i < h->nfds && k < 64; i++) {
+        short e = h->fds[i].revents;
+        if (!e) continue;
+        ready[k] = h->fds[i].fd;
+        readybits[k++] = (e & (POLLIN | POLLHUP | POLLERR) ? CURL_CSELECT_IN : 0) | (e & POLLOUT ? CURL_CSELECT_OUT : 0) |
+                         (e & (POLLERR | POLLNVAL) ? CURL_CSELECT_ERR : 0);
+    }
+    for (size_t i = 0; i < k; i++) socket_action(h, ready[i], readybits[i]);
+#endif
 }
 
 int asdk_http_poll(asdk_http *h, int timeout_ms)
@@ -568,11 +771,14 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
     if (h->in_poll) return -1;
     h->in_poll = 1;
     h->progress = 0;
-    step(h);
-    if (!h->progress && h->live > 0 && timeout_ms > 0) {
-        int wait = idle_wait(h, timeout_ms);
-        if (wait > 0) curl_multi_poll(h->multi, NULL, 0, wait, NULL);
-        step(h);
+    sweep(h); /* adds transfers started from callbacks, reports early failures, idle timeouts */
+    run_timer(h);
+    collect(h);
+    if (!h->progress && h->live > 0) {
+        int wait = timeout_ms > 0 ? wait_ms(h, timeout_ms) : 0;
+        wait_and_dispatch(h, wait);
+        run_timer(h);
+        collect(h);
     }
     h->in_poll = 0;
     return h->live;
@@ -580,5 +786,12 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
 
 void asdk_http_wakeup(asdk_http *h)
 {
-    if (h) curl_multi_wakeup(h->multi);
+    if (!h) return;
+#ifdef ASDK_HTTP_EPOLL
+    uint64_t one = 1;
+    ssize_t w = write(h->wake_wr, &one, sizeof one); /* async-signal-safe; EAGAIN: a wakeup is pending anyway */
+#else
+    ssize_t w = write(h->wake_wr, "", 1);
+#endif
+    (void)w;
 }

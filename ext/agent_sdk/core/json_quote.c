@@ -1,6 +1,13 @@
 /* json_quote.c — see json_quote.h. */
 #include "json_quote.h"
 
+/* 1 for the bytes a JSON string cannot hold as they are: control characters, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+};
+
 int asdk_json_quote(asdk_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -9,7 +16,7 @@ int asdk_json_quote(asdk_buf *b, const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t j = i;
-        while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '"' && s[j] != '\\') j++;
+        while (j < n && !needs_escape[(unsigned char)s[j]]) j++;
         if (asdk_buf_append(b, s + i, j - i)) return -1;
         if (j == n) break;
         unsigned char c = (unsigned char)s[j];

@@ -36,7 +36,8 @@ typedef enum {
 struct asdk_loop {
     asdk_loop_io io;
     asdk_provider provider;
-    char *model, *system_prompt, *tools_json, *tool_names_json, *cwd;
+    char *model, *tools_json, *tool_names_json, *cwd;
+    char *system_json; /* the system prompt as a JSON string, quoted once */
     char session_id[37];
     int max_turns, max_output_tokens, max_retries, prompt_caching, include_partial, stream;
     int64_t max_budget_micros, max_tokens;
@@ -83,6 +84,17 @@ static char *dup_cstr(const char *s)
     char *p = malloc(n);
     if (p) memcpy(p, s, n);
     return p;
+}
+
+/* s as a NUL-terminated JSON string literal (malloc'd), or NULL when memory runs out. */
+static char *quote_cstr(const char *s)
+{
+    asdk_buf b = { 0 };
+    if (asdk_json_quote(&b, s, strlen(s)) || asdk_buf_append(&b, "", 1)) {
+        asdk_buf_free(&b);
+        return NULL;
+    }
+    return b.ptr;
 }
 
 static int buf_set(asdk_buf *b, const char *p, size_t n)
@@ -357,9 +369,9 @@ static void write_messages_openai(asdk_loop *l, asdk_jw *w)
 {
     asdk_jw_lit(w, "[");
     int first = 1;
-    if (l->system_prompt) {
+    if (l->system_json) {
         asdk_jw_lit(w, "{\"role\":\"system\",\"content\":");
-        asdk_jw_cstr(w, l->system_prompt);
+        asdk_jw_lit(w, l->system_json);
         asdk_jw_lit(w, "}");
         first = 0;
     }
@@ -416,21 +428,20 @@ static void write_messages_openai(asdk_loop *l, asdk_jw *w)
 }
 
 /* Writes the body with max_tokens = mt. */
-static int build_body(asdk_loop *l, int64_t mt)
+/* The request body up to its closing brace, without max_tokens (which depends on its size): finish_body appends it. */
+static int build_body(asdk_loop *l)
 {
     asdk_jw w = { &l->body, 0 };
     l->body.len = 0;
     asdk_jw_lit(&w, "{\"model\":");
     asdk_jw_cstr(&w, l->model);
-    asdk_jw_lit(&w, ",\"max_tokens\":");
-    asdk_jw_int(&w, mt);
     if (l->stream) {
         asdk_jw_lit(&w, ",\"stream\":true");
         if (l->provider == ASDK_PROVIDER_OPENAI) asdk_jw_lit(&w, ",\"stream_options\":{\"include_usage\":true}");
     }
-    if (l->provider == ASDK_PROVIDER_ANTHROPIC && l->system_prompt) {
+    if (l->provider == ASDK_PROVIDER_ANTHROPIC && l->system_json) {
         asdk_jw_lit(&w, ",\"system\":[{\"type\":\"text\",\"text\":");
-        asdk_jw_cstr(&w, l->system_prompt);
+        asdk_jw_lit(&w, l->system_json);
         if (l->prompt_caching) asdk_jw_lit(&w, ",\"cache_control\":{\"type\":\"ephemeral\"}");
         asdk_jw_lit(&w, "}]");
     }
@@ -441,6 +452,14 @@ static int build_body(asdk_loop *l, int64_t mt)
     asdk_jw_lit(&w, ",\"messages\":");
     if (l->provider == ASDK_PROVIDER_OPENAI) write_messages_openai(l, &w);
     else write_messages_anthropic(l, &w);
+    return w.failed ? -1 : 0;
+}
+
+static int finish_body(asdk_loop *l, int64_t mt)
+{
+    asdk_jw w = { &l->body, 0 };
+    asdk_jw_lit(&w, ",\"max_tokens\":");
+    asdk_jw_int(&w, mt);
     asdk_jw_lit(&w, "}");
     return w.failed ? -1 : 0;
 }
@@ -450,10 +469,10 @@ static asdk_loop_state next_call(asdk_loop *l)
 {
     if (l->max_turns && l->turns >= l->max_turns) return finish(l, "error_max_turns", "maximum number of turns reached");
 
-    /* The body with a placeholder max_tokens measures the prompt. Input tokens are bounded by: the last call's
+    /* The body without max_tokens measures the prompt. Input tokens are bounded by: the last call's
      * billed input plus the bytes added since (a token covers at least one byte of text, and JSON escaping only
      * adds bytes), or for the first call the whole prompt's bytes plus a provider overhead. */
-    if (build_body(l, 0)) return finish(l, "error_during_execution", "out of memory");
+    if (build_body(l)) return finish(l, "error_during_execution", "out of memory");
     size_t bytes = l->body.len;
     int64_t input_bound = l->last_input_tokens < 0
                               ? (int64_t)bytes + FIRST_CALL_OVERHEAD_TOKENS
@@ -479,7 +498,7 @@ static asdk_loop_state next_call(asdk_loop *l)
                             "budget exhausted: the next model call could exceed max_budget_usd");
     }
     l->request_max_tokens = mt;
-    if (build_body(l, mt)) return finish(l, "error_during_execution", "out of memory");
+    if (finish_body(l, mt)) return finish(l, "error_during_execution", "out of memory");
     l->attempt = 0;
     l->deltas_off = 0;
     l->sent_at_ms = now(l);
@@ -664,11 +683,11 @@ asdk_loop *asdk_loop_new(const asdk_loop_config *c, const asdk_loop_io *io, char
     l->io = *io;
     l->provider = c->provider;
     l->model = dup_cstr(c->model);
-    l->system_prompt = dup_cstr(c->system_prompt);
+    l->system_json = c->system_prompt ? quote_cstr(c->system_prompt) : NULL;
     l->tools_json = dup_cstr(c->tools_json);
     l->tool_names_json = dup_cstr(c->tool_names_json);
     l->cwd = dup_cstr(c->cwd);
-    if (!l->model || (c->system_prompt && !l->system_prompt) || (c->tools_json && !l->tools_json) ||
+    if (!l->model || (c->system_prompt && !l->system_json) || (c->tools_json && !l->tools_json) ||
         (c->tool_names_json && !l->tool_names_json) || (c->cwd && !l->cwd))
         FAIL("out of memory");
     if (c->session_id) {
@@ -712,7 +731,7 @@ void asdk_loop_free(asdk_loop *l)
     free(l->result_set);
     free(l->tool_blocks);
     free(l->model);
-    free(l->system_prompt);
+    free(l->system_json);
     free(l->tools_json);
     free(l->tool_names_json);
     free(l->cwd);

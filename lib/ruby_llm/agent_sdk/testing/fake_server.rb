@@ -330,6 +330,10 @@ module RubyLLM
           conn.start_chunked(200, { "content-type" => "text/event-stream; charset=utf-8", "cache-control" => "no-cache",
                                     "request-id" => request_id }.merge(turn.headers))
           return stall(conn) if turn.fault == :stall
+          if turn.burst
+            conn.write_all_chunked(events.map { |name, data| sse(name, data) })
+            return true
+          end
 
           cut = %i[reset_mid_stream error_event].include?(turn.fault) ? turn.fault_after(events.size) : events.size
           events.first(cut).each_with_index do |(name, data), i|

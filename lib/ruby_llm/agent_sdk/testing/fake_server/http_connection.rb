@@ -94,6 +94,13 @@ module RubyLLM
             @socket.write(@unframed ? data : "#{data.bytesize.to_s(16)}\r\n#{data}\r\n")
           end
 
+          # Every piece as its own chunk, and the end of the body, in one write.
+          def write_all_chunked(pieces)
+            return @socket.write(pieces.join) if @unframed
+
+            @socket.write(pieces.map { |d| "#{d.bytesize.to_s(16)}\r\n#{d}\r\n" }.join << "0\r\n\r\n")
+          end
+
           def finish_chunked
             @socket.write("0\r\n\r\n") unless @unframed
           end

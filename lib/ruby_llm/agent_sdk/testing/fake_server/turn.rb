@@ -11,7 +11,7 @@ module RubyLLM
         # completion chunks. Built from a Hash with Symbol or String keys (so JSON script files work unchanged).
         class Turn
           KEYS = %i[text texts tool_use tool_uses thinking stop_reason stop_sequence usage model
-                    delay chunk_delay status error headers fault fault_after].freeze
+                    delay chunk_delay burst status error headers fault fault_after].freeze
           FAULTS = %i[reset_before_headers reset_mid_stream error_event stall].freeze
           ERROR_TYPES = {
             400 => "invalid_request_error", 401 => "authentication_error", 402 => "billing_error",
@@ -22,7 +22,7 @@ module RubyLLM
                              "max_tokens" => "length", "refusal" => "content_filter" }.freeze
           USAGE_KEYS = %i[input_tokens output_tokens cache_creation_input_tokens cache_read_input_tokens].freeze
 
-          attr_reader :status, :headers, :fault, :delay, :chunk_delay
+          attr_reader :status, :headers, :fault, :delay, :chunk_delay, :burst
 
           def self.error_type(status)
             ERROR_TYPES.fetch(status) { status >= 500 ? "api_error" : "invalid_request_error" }
@@ -62,6 +62,8 @@ module RubyLLM
             @headers = (@h[:headers] || {}).to_h { |k, v| [k.to_s.downcase, v.to_s] }
             @delay = @h[:delay].to_f
             @chunk_delay = @h[:chunk_delay].to_f
+            @burst = @h[:burst] ? true : false # the whole stream in one socket write (no chunk_delay, no fault)
+            raise ArgumentError, "burst: excludes chunk_delay and fault" if @burst && (@chunk_delay.positive? || @fault)
             @tool_uses = (@h[:tool_uses] || Array(@h[:tool_use] && [@h[:tool_use]])).map { |t| symbolize(t) }
             @tool_uses.each { |t| raise ArgumentError, "tool_use needs a name: #{t.inspect}" unless t[:name] }
           end
