@@ -301,7 +301,8 @@ RSpec.describe "transport: :api" do
     end
   end
 
-  it "closes its connections when query and query_all return, not at the next garbage collection" do
+  it "keeps one set of keep-alive connections per thread for query, closes query_all's when it returns, and " \
+     "close_connections releases the thread's" do
     skip "needs /proc/self/fd" unless File.directory?("/proc/self/fd")
     sockets = lambda do
       Dir.children("/proc/self/fd").count { |fd| (File.readlink("/proc/self/fd/#{fd}") rescue "").start_with?("socket:") }
@@ -312,14 +313,53 @@ RSpec.describe "transport: :api" do
       sockets.call
     end
     SDK::Testing::FakeServer.open(Array.new(8) { answer("ok") }) do |server|
+      SDK.close_connections
+      baseline = settle.call(0) # the listener, and whatever else the process holds
       run(server)
-      before = settle.call(0) # the listener, and whatever else the process holds
+      kept = settle.call(0)
+      expect(kept).to be > baseline # our end and the server's (in this process) of one connection, libcurl's own
       GC.disable
       2.times { run(server) }
       SDK.query_all([{ prompt: "a" }, { prompt: "b" }], **api_options(server)) { nil }
-      expect(settle.call(before)).to eq(before) # the server's side closes too once the client's is gone
+      expect(settle.call(kept)).to eq(kept) # query reused it; query_all's own are closed, the server's ends too
+      expect(server.agent_requests.first(3).map(&:connection_id).uniq.size).to eq(1)
+      SDK.close_connections
+      expect(settle.call(baseline)).to eq(baseline)
     ensure
       GC.enable
+    end
+  end
+
+  it "runs a query from inside a tool of another on the same thread on connections of its own" do
+    inner = Class.new(SDK::Tool) do
+      tool_name "ask_colleague"
+      description "asks another agent"
+      param :question, :string, required: true
+      define_method(:call) do |question:|
+        SDK.query(question, **context[:options]).to_a.last.content
+      end
+    end
+    SDK::Testing::FakeServer.open([{ tool_use: { name: "ask_colleague", input: { question: "q?" } } },
+                                   answer("inner answer"), answer("outer done")]) do |server|
+      options = api_options(server, tools: [inner])
+      messages = SDK.query("go", **options, context: { options: options.except(:tools) }).to_a
+      expect(messages.last.content).to eq("outer done")
+      expect(tool_results(server, 2).first["content"]).to include("inner answer")
+      expect(server.agent_requests.map(&:connection_id).uniq.size).to eq(2)
+    end
+  end
+
+  it "does not touch connections inherited across fork: the child opens its own, the parent's keep working" do
+    skip "fork is not available" unless Process.respond_to?(:fork)
+    SDK::Testing::FakeServer.open(Array.new(3) { answer("ok") }) do |server|
+      run(server) # the parent's keep-alive connection
+      pid = fork { exit!(run(server).last.content == "ok" ? 0 : 1) }
+      Process.wait(pid)
+      expect($?.exitstatus).to eq(0)
+      expect(run(server).last.content).to eq("ok")
+      ids = server.agent_requests.map(&:connection_id)
+      expect(ids.values_at(0, 2).uniq.size).to eq(1) # the parent reused its connection after the child was done
+      expect(ids[1]).not_to eq(ids[0])
     end
   end
 

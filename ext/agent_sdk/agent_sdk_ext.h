@@ -14,6 +14,12 @@ void asdk_init_sse_parser(VALUE mNative);
 void asdk_init_stream_assembler(VALUE mNative);
 void asdk_init_tool_registry(VALUE mNative);
 
+/* Native::HTTP's client for a Native::Runner#run: acquire raises unless it is open, idle and from this process,
+ * and marks it busy (so #close, #post and other runs refuse) until release. */
+struct asdk_http;
+struct asdk_http *asdk_http_obj_acquire(VALUE http);
+void asdk_http_obj_release(VALUE http);
+
 /* A UTF-8 String of p[0, n) with invalid bytes replaced (for excerpts of rejected input). */
 VALUE asdk_scrubbed_utf8(const char *p, long n);
 

@@ -10,6 +10,8 @@
 #include "gvl.h"
 #include "http.h"
 
+#include <unistd.h>
+
 #define POLL_SLICE_MS 1000                      /* longest single wait; interrupts and data end it earlier */
 #define MAX_RESPONSE_HEADER_BYTES (256 * 1024)  /* per response; headers past it are dropped */
 #define MAX_REQUEST_HEADERS 1000
@@ -21,8 +23,9 @@ typedef struct {
     long connect_ms, idle_ms, total_ms;
     char *ca_file, *ca_path, *user_agent;
     long max_body;
-    int busy;             /* a #post / #post_many is running */
+    int busy;             /* a #post / #post_many, or a Native::Runner#run (asdk_http_obj_acquire), is running */
     int cancel_requested; /* #cancel was called during it */
+    pid_t pid;            /* the process that created h: a forked child must neither use nor clean it up */
 } http_obj;
 
 /* One transfer's results, filled by the libcurl callbacks without the GVL. */
@@ -61,7 +64,10 @@ static ID id_connect_timeout, id_idle_timeout, id_total_timeout, id_ca_file, id_
 static void http_free(void *p)
 {
     http_obj *o = p;
-    asdk_http_free(o->h); /* no transfer is outstanding: every call cancels its own in an ensure */
+    /* No transfer is outstanding: every call cancels its own in an ensure. In a forked child the handle is left
+     * alone (its memory and descriptors stay until exit): cleaning it up would shut down the parent's TLS
+     * sessions on the sockets both processes share. */
+    if (o->pid == getpid()) asdk_http_free(o->h);
     xfree(o->ca_file);
     xfree(o->ca_path);
     xfree(o->user_agent);
@@ -95,7 +101,22 @@ static http_obj *get_http(VALUE self)
 {
     http_obj *o = rb_check_typeddata(self, &http_type);
     if (!o->h) rb_raise(rb_eIOError, "Native::HTTP is closed or not initialized");
+    if (o->pid != getpid()) rb_raise(rb_eIOError, "Native::HTTP was created before fork: create one in this process");
     return o;
+}
+
+asdk_http *asdk_http_obj_acquire(VALUE self)
+{
+    http_obj *o = get_http(self);
+    if (o->busy) rb_raise(rb_eRuntimeError, "Native::HTTP is already in use (one request or run at a time)");
+    o->busy = 1;
+    o->cancel_requested = 0;
+    return o->h;
+}
+
+void asdk_http_obj_release(VALUE self)
+{
+    ((http_obj *)rb_check_typeddata(self, &http_type))->busy = 0;
 }
 
 static long seconds_to_ms(VALUE v, const char *name, long dflt)
@@ -154,7 +175,9 @@ static VALUE http_initialize(int argc, VALUE *argv, VALUE self)
     VALUE s_ca_file = opt_string(v[3], 1), s_ca_path = opt_string(v[4], 1), s_ua = opt_string(v[5], 0);
 
     /* Everything is validated: nothing below raises but out of memory. */
+    if (o->h && o->pid != getpid()) o->h = NULL; /* re-initialised after fork: the parent's handle is left alone */
     if (!o->h && !(o->h = asdk_http_new())) rb_raise(rb_eNoMemError, "could not create a libcurl multi handle");
+    o->pid = getpid();
     char *ca_file = dup_or_null(s_ca_file), *ca_path = dup_or_null(s_ca_path), *ua = dup_or_null(s_ua);
     xfree(o->ca_file);
     xfree(o->ca_path);
@@ -450,7 +473,7 @@ static VALUE http_close(VALUE self)
 {
     http_obj *o = rb_check_typeddata(self, &http_type);
     if (o->busy) rb_raise(rb_eRuntimeError, "Native::HTTP#close while a request is running");
-    asdk_http_free(o->h);
+    if (o->pid == getpid()) asdk_http_free(o->h); /* see http_free */
     o->h = NULL;
     return Qnil;
 }
@@ -466,6 +489,19 @@ static VALUE http_closed_p(VALUE self)
     return ((http_obj *)rb_check_typeddata(self, &http_type))->h ? Qfalse : Qtrue;
 }
 
+/* usable? -> true when a request or a Runner could use it now: open, idle, and created in this process. */
+static VALUE http_usable_p(VALUE self)
+{
+    http_obj *o = rb_check_typeddata(self, &http_type);
+    return o->h && !o->busy && o->pid == getpid() ? Qtrue : Qfalse;
+}
+
+/* busy? -> true while a request or a Runner#run uses it. */
+static VALUE http_busy_p(VALUE self)
+{
+    return ((http_obj *)rb_check_typeddata(self, &http_type))->busy ? Qtrue : Qfalse;
+}
+
 void asdk_init_http(VALUE mNative)
 {
     if (asdk_http_global_init()) rb_raise(rb_eLoadError, "agent_sdk: curl_global_init failed");
@@ -479,6 +515,8 @@ void asdk_init_http(VALUE mNative)
     rb_define_method(c, "cancel", http_cancel, 0);
     rb_define_method(c, "close", http_close, 0);
     rb_define_method(c, "closed?", http_closed_p, 0);
+    rb_define_method(c, "usable?", http_usable_p, 0);
+    rb_define_method(c, "busy?", http_busy_p, 0);
 
     sym_status = ID2SYM(rb_intern("status"));
     sym_headers = ID2SYM(rb_intern("headers"));

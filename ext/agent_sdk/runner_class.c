@@ -61,7 +61,10 @@ typedef struct slot {
 } slot;
 
 struct runner {
-    asdk_http *http;
+    asdk_http *http;            /* own_http, or the shared one's during #run; NULL otherwise */
+    asdk_http *own_http;        /* created by Runner.new without http: */
+    VALUE shared_http;          /* a Native::HTTP (its keep-alive connections outlive this runner), or Qnil */
+    int initialised;
     slot **slots;
     size_t nslots, cap;
     size_t active;              /* runs whose :done has not been yielded */
@@ -310,6 +313,7 @@ static int start_request(runner *r, slot *s)
 static void runner_mark(void *p)
 {
     runner *r = p;
+    rb_gc_mark(r->shared_http);
     for (size_t i = 0; i < r->nslots; i++) rb_gc_mark(r->slots[i]->cancel_reason);
 }
 
@@ -318,7 +322,7 @@ static void runner_free(void *p)
     runner *r = p;
     for (size_t i = 0; i < r->nslots; i++) slot_free(r->slots[i]);
     free(r->slots);
-    asdk_http_free(r->http);
+    asdk_http_free(r->own_http); /* a shared client has no transfer of ours left: #run's ensure cancels them */
     free(r->ca_file);
     xfree(r);
 }
@@ -339,7 +343,7 @@ static runner *get(VALUE self)
 {
     runner *r = rb_check_typeddata(self, &runner_type);
     if (r->closed) rb_raise(rb_eRuntimeError, "Runner closed");
-    if (!r->http) rb_raise(rb_eRuntimeError, "Runner not initialised");
+    if (!r->initialised) rb_raise(rb_eRuntimeError, "Runner not initialised");
     return r;
 }
 
@@ -347,14 +351,16 @@ static runner *get(VALUE self)
 static runner *get_any(VALUE self)
 {
     runner *r = rb_check_typeddata(self, &runner_type);
-    if (!r->http && !r->closed) rb_raise(rb_eRuntimeError, "Runner not initialised");
+    if (!r->initialised) rb_raise(rb_eRuntimeError, "Runner not initialised");
     return r;
 }
 
 static VALUE runner_alloc(VALUE klass)
 {
     runner *r;
-    return TypedData_Make_Struct(klass, runner, &runner_type, r);
+    VALUE self = TypedData_Make_Struct(klass, runner, &runner_type, r);
+    r->shared_http = Qnil;
+    return self;
 }
 
 static long seconds_ms(VALUE opts, const char *key, double dflt)
@@ -365,14 +371,19 @@ static long seconds_ms(VALUE opts, const char *key, double dflt)
     return (long)(sec * 1000.0);
 }
 
-/* Runner.new(connect_timeout: 10, idle_timeout: 120, request_timeout: 600, ca_file: nil) */
+/* Runner.new(connect_timeout: 10, idle_timeout: 120, request_timeout: 600, ca_file: nil, http: nil)
+ * http: a Native::HTTP whose client (and keep-alive connections) #run uses instead of one of its own; it must be
+ * idle when #run starts and is busy until #run returns. */
 static VALUE runner_initialize(int argc, VALUE *argv, VALUE self)
 {
     VALUE opts;
     rb_scan_args(argc, argv, "0:", &opts);
     if (NIL_P(opts)) opts = rb_hash_new();
     runner *r = rb_check_typeddata(self, &runner_type);
-    if (r->http) rb_raise(rb_eRuntimeError, "Runner already initialised");
+    if (r->initialised) rb_raise(rb_eRuntimeError, "Runner already initialised");
+    VALUE http = rb_hash_lookup2(opts, ID2SYM(rb_intern("http")), Qnil);
+    if (!NIL_P(http) && !rb_obj_is_kind_of(http, rb_path2class("RubyLLM::AgentSDK::Native::HTTP")))
+        rb_raise(rb_eTypeError, "http: must be a Native::HTTP");
     r->connect_ms = seconds_ms(opts, "connect_timeout", 10);
     r->idle_ms = seconds_ms(opts, "idle_timeout", 120);
     r->total_ms = seconds_ms(opts, "request_timeout", 600);
@@ -382,8 +393,12 @@ static VALUE runner_initialize(int argc, VALUE *argv, VALUE self)
         r->ca_file = strdup(path);
         if (!r->ca_file) rb_raise(rb_eNoMemError, "runner");
     }
-    r->http = asdk_http_new();
-    if (!r->http) rb_raise(rb_eRuntimeError, "could not initialise libcurl");
+    if (NIL_P(http)) {
+        r->http = r->own_http = asdk_http_new();
+        if (!r->http) rb_raise(rb_eRuntimeError, "could not initialise libcurl");
+    }
+    RB_OBJ_WRITE(self, &r->shared_http, http);
+    r->initialised = 1;
     return self;
 }
 
@@ -623,21 +638,25 @@ static VALUE run_ensure(VALUE self)
     runner *r = rb_check_typeddata(self, &runner_type);
     for (size_t i = 0; i < r->nslots; i++)
         if (r->slots[i]->req) asdk_http_cancel(r->slots[i]->req);
+    if (!NIL_P(r->shared_http)) {
+        asdk_http_obj_release(r->shared_http);
+        r->http = NULL;
+    }
     r->running = 0;
     return Qnil;
 }
 
-/* close: frees the HTTP client now — its connections are closed and their sockets released — instead of when the
- * runner is garbage collected. A request still in flight is cancelled. Not while #run runs; idempotent. */
+/* close: frees its own HTTP client now — its connections are closed and their sockets released — instead of when the
+ * runner is garbage collected (a shared Native::HTTP stays open). Not while #run runs; idempotent. */
 static VALUE runner_close(VALUE self)
 {
     runner *r = rb_check_typeddata(self, &runner_type);
     if (r->running) rb_raise(rb_eRuntimeError, "Runner#close while #run is running");
-    if (r->closed || !r->http) return Qnil;
+    if (r->closed) return Qnil;
     r->closed = 1;
-    asdk_http *h = r->http;
-    r->http = NULL;
-    asdk_http_free(h); /* on_done (ABORTED) clears each slot's req */
+    asdk_http *h = r->own_http;
+    r->http = r->own_http = NULL;
+    asdk_http_free(h); /* on_done (ABORTED) clears each slot's req; a shared client is not ours to close */
     return Qnil;
 }
 
@@ -646,6 +665,7 @@ static VALUE runner_run(VALUE self)
     runner *r = get(self);
     if (!rb_block_given_p()) rb_raise(rb_eArgError, "Runner#run needs a block");
     if (r->running) rb_raise(rb_eRuntimeError, "Runner#run is already running");
+    if (!NIL_P(r->shared_http)) r->http = asdk_http_obj_acquire(r->shared_http); /* may raise: before running */
     r->running = 1;
     return rb_ensure(run_body, self, run_ensure, self);
 }

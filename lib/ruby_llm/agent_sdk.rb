@@ -51,5 +51,11 @@ module RubyLLM
       APITransport.run_all(runs, &block) unless runs.empty?
       nil
     end
+
+    # transport: :api keeps keep-alive connections per thread, which every query and Client turn on that thread
+    # reuses. This closes the calling thread's (a worker's shutdown hook, say); the next query opens new ones.
+    def self.close_connections
+      APITransport.close_thread_connections
+    end
   end
 end

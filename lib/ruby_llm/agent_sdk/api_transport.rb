@@ -98,13 +98,34 @@ module RubyLLM
         end
       end
 
+      THREAD_HTTP = :agent_sdk_http
+
+      # This thread's keep-alive connections: one Native::HTTP per thread, which each `query` and Client turn on
+      # the thread reuses (no TCP and TLS handshake per query). nil while it is busy — a query started from inside
+      # a tool of another on the same thread —, and that query then opens connections of its own.
+      def self.thread_http
+        http = Thread.current.thread_variable_get(THREAD_HTTP)
+        return http if http&.usable?
+        return nil if http&.busy?
+
+        Thread.current.thread_variable_set(THREAD_HTTP, Native::HTTP.new) # closed, or inherited across fork
+      end
+
+      # Closes this thread's keep-alive connections (the next query opens new ones).
+      def self.close_thread_connections
+        http = Thread.current.thread_variable_get(THREAD_HTTP)
+        Thread.current.thread_variable_set(THREAD_HTTP, nil)
+        http.close if http&.usable?
+        nil
+      end
+
       # Runs several queries at once on one curl multi handle from this thread; yields (index, message).
-      # on_runner gets the Native::Runner before anything is sent (for cancellation). The connections are closed
-      # when it returns, not when the runner is garbage collected.
-      def self.run_all(runs, on_runner: nil)
+      # on_runner gets the Native::Runner before anything is sent (for cancellation). With http: (a Native::HTTP)
+      # the runs use its connections, which stay open; without, the runner's own are closed when it returns.
+      def self.run_all(runs, on_runner: nil, http: nil)
         o = runs.first.options
         runner = Native::Runner.new(connect_timeout: o.connect_timeout, idle_timeout: o.idle_timeout,
-                                    request_timeout: o.request_timeout, ca_file: o.ca_file)
+                                    request_timeout: o.request_timeout, ca_file: o.ca_file, http: http)
         runs.each do |run|
           run.session_id = runner.session_id(runner.add(run.config, run.url, run.headers))
           run.store_prompt
@@ -141,7 +162,7 @@ module RubyLLM
             runner.cancel(0, @cancel_reason) if @cancel_reason
           end
         end
-        self.class.run_all([@run], on_runner: register) { |_, message| yield message }
+        self.class.run_all([@run], on_runner: register, http: self.class.thread_http) { |_, message| yield message }
       ensure
         @mutex.synchronize { @runner = nil }
       end
