@@ -2,13 +2,16 @@
 
 # Many :api runs at once in one process: wall time against the server-latency ideal, and peak RSS. Numbers only.
 #
-#   ruby bench/concurrent_runs.rb [--delay MS] [--servers K] [--ns 10,100,1000] [--thread-ns 10,100]
+#   ruby bench/concurrent_runs.rb [--delay MS] [--servers K] [--ns 10,100,1000] [--thread-ns 10,100] [--ruby-server]
 #                                                                                  (bundle exec rake compile first)
 # Each run is 3 model turns — tool_use, tool_use, final text — of a trivial Ruby tool (lookup_order, ~200 bytes of
-# JSON back). The server (bench/support/agent_turn_server.rb: the project's FakeServer in processes of its own,
-# K of them on different ports, runs spread round-robin; default K = 2) holds every answer DELAY ms (default 500)
-# before its headers, then streams it as the Messages API does (each SSE event written on its own). It picks each
-# answer from the conversation in the request, so concurrent runs cannot take each other's turns.
+# JSON back). The server — K processes of their own on different ports, runs spread round-robin; default K = 2 —
+# holds every answer DELAY ms (default 500) before its headers, then streams it as the Messages API does (each SSE
+# event written on its own). It picks each answer from the conversation in the request, so concurrent runs cannot
+# take each other's turns. The server is bench/support/agent_turn_server.js when `node` is on PATH (one event loop;
+# about half the CPU of the Ruby server at N = 1,000, which leaves more of the machine to the client), else, or with
+# --ruby-server, bench/support/agent_turn_server.rb (the project's FakeServer, a thread per connection); both send
+# the same bytes, one write per event.
 #
 #   ideal = 3 × DELAY: what a run takes when the client and the server cost nothing.
 #
@@ -16,7 +19,7 @@
 #   — one thread, one curl multi handle; for N in --ns.
 # threads:   N Ruby threads each calling RubyLLM::AgentSDK.query (its own runner and connection); for N in --thread-ns.
 #
-# The server processes run with a larger initial Ruby heap (SERVER_GC_ENV below): FakeServer keeps every request
+# Ruby server processes run with a larger initial Ruby heap (SERVER_GC_ENV below): FakeServer keeps every request
 # it answered (parsed), and with Ruby's default heap its GC (mostly marking those) takes a third of its CPU at N=1000.
 # The client process runs with Ruby's defaults.
 #
@@ -33,6 +36,8 @@ TURNS = TOOL_TURNS + 1
 SERVER_GC_ENV = { "RUBY_GC_HEAP_INIT_SLOTS" => "1500000", "RUBY_GC_MALLOC_LIMIT" => "100000000",
                   "RUBY_GC_OLDMALLOC_LIMIT" => "200000000" }.freeze
 SYSTEM_PROMPT = "You are the support agent of Example Shop. Use lookup_order before answering about an order. " * 10
+# The last turn's text, as both servers send it: a run is right when its result is a success of TURNS turns with it.
+FINAL_TEXT = "Your order has shipped with DHL Express, tracking number 1Z999AA10123456784; it should arrive on Friday."
 
 # ---- child: one (mode, N) measurement ---------------------------------------------------------------------------
 if ARGV[0] == "--child"
@@ -71,8 +76,10 @@ if ARGV[0] == "--child"
     threads.each(&:join)
   end
   wall, cpu = BenchUtil.wall_now - wall0, BenchUtil.cpu_now - cpu0
-  ok = results.count { |r| r && r.subtype == "success" && r.num_turns == TURNS }
-  errors = results.compact.reject { |r| r.subtype == "success" }.map { |r| r.content.to_s[0, 120] }.tally.first(3)
+  right = ->(r) { r.subtype == "success" && r.num_turns == TURNS && r.content == FINAL_TEXT }
+  ok = results.count { |r| r && right.call(r) }
+  errors = results.compact.reject(&right).map { |r| "#{r.subtype}, #{r.num_turns} turns: #{r.content.to_s[0, 120]}" }
+                  .tally.first(3)
   puts JSON.generate(wall: wall, cpu: cpu, ok: ok, hwm: BenchUtil.peak_rss_mb, rss_before: rss_before, errors: errors)
   exit
 end
@@ -86,16 +93,25 @@ delay = Float(opt.call("--delay", "500")) / 1000
 servers = Integer(opt.call("--servers", "2"))
 ns = opt.call("--ns", "10,100,1000").split(",").reject(&:empty?).map { |x| Integer(x) }
 thread_ns = opt.call("--thread-ns", "10,100").split(",").reject(&:empty?).map { |x| Integer(x) }
+server_kind = (args.delete("--ruby-server") || FakeServerProcess.node.nil?) ? :ruby : :node
+abort "unknown argument(s): #{args.join(' ')}" if args.any?
 ideal = TURNS * delay
 
 puts "concurrent :api runs — #{TURNS} turns each (#{TOOL_TURNS} tool_use + text), server delay #{(delay * 1000).round} ms " \
      "per answer, ideal #{ideal.round(2)} s; #{servers} fake server process(es); Ruby #{RUBY_VERSION}, " \
      "#{Etc.nprocessors} cores"
-puts format("%-10s %6s %9s %8s %9s %10s %12s %14s  %s", "mode", "N", "wall s", "/ideal", "ok", "peak RSS", "client CPU",
-            "server CPU", "notes")
+header = lambda do |server_label|
+  puts "server: #{server_label}"
+  puts format("%-10s %6s %9s %8s %9s %10s %12s %14s  %s", "mode", "N", "wall s", "/ideal", "ok", "peak RSS",
+              "client CPU", "server CPU", "notes")
+  header = nil
+end
 
 measure = lambda do |mode, n|
-  procs = Array.new(servers) { FakeServerProcess.agent_turns(delay: delay, tool_turns: TOOL_TURNS, env: SERVER_GC_ENV) }
+  procs = Array.new(servers) do
+    FakeServerProcess.agent_turns(delay: delay, tool_turns: TOOL_TURNS, server: server_kind, env: SERVER_GC_ENV)
+  end
+  header&.call(procs.first.label)
   begin
     before = procs.map(&:cpu)
     out = IO.popen([RbConfig.ruby, __FILE__, "--child", mode, n.to_s, procs.map(&:base_url).join(",")], &:read)

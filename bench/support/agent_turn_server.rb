@@ -5,6 +5,7 @@
 # number of concurrent runs each get their own sequence whatever order their requests arrive in:
 # fewer than TOOL_TURNS tool results in the request → a tool_use of lookup_order, else the final text.
 # Every answer waits DELAY seconds before its headers (FakeServer's `delay:`), then streams as usual.
+# agent_turn_server.js sends the same bytes for about half the CPU; the bench uses it when `node` is on PATH.
 #
 #   ruby bench/support/agent_turn_server.rb DELAY_SECONDS TOOL_TURNS     prints the base URL, serves until TERM/INT
 require "json"
