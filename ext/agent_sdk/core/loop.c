@@ -2,6 +2,10 @@
 #include "loop.h"
 
 #include <openssl/rand.h>
+#include <sys/types.h>
+#ifdef __linux__
+#include <sys/random.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
@@ -103,10 +107,20 @@ static int buf_set(asdk_buf *b, const char *p, size_t n)
     return asdk_buf_append(b, p, n);
 }
 
+/* n bytes from a CSPRNG: on Linux the kernel's, straight (one syscall, no lock, fork-safe; OpenSSL 3's DRBG costs
+ * several times as much per call), else OpenSSL's. */
+static int random_bytes(unsigned char *r, size_t n)
+{
+#ifdef __linux__
+    if (getrandom(r, n, 0) == (ssize_t)n) return 0;
+#endif
+    return RAND_bytes(r, (int)n) == 1 ? 0 : -1;
+}
+
 static void uuid_v4(char out[37])
 {
     unsigned char r[16];
-    if (RAND_bytes(r, sizeof r) != 1) {
+    if (random_bytes(r, sizeof r)) {
         /* OpenSSL's generator failed (it practically cannot): fall back to something unique per process. */
         static unsigned long counter;
         memset(r, 0, sizeof r);
