@@ -314,6 +314,7 @@ RSpec.describe "transport: :api" do
     end
     SDK::Testing::FakeServer.open(Array.new(8) { answer("ok") }) do |server|
       SDK.close_connections
+      GC.start # earlier examples' runners, and their libcurl handles
       baseline = settle.call(0) # the listener, and whatever else the process holds
       run(server)
       kept = settle.call(0)
@@ -324,7 +325,7 @@ RSpec.describe "transport: :api" do
       expect(settle.call(kept)).to eq(kept) # query reused it; query_all's own are closed, the server's ends too
       expect(server.agent_requests.first(3).map(&:connection_id).uniq.size).to eq(1)
       SDK.close_connections
-      expect(settle.call(baseline)).to eq(baseline)
+      expect(settle.call(baseline)).to be <= baseline
     ensure
       GC.enable
     end
