@@ -63,6 +63,9 @@ struct asdk_http {
     int progress;    /* a callback ran during this poll */
     int closing;
     int64_t timer_at_ms; /* when libcurl wants CURL_SOCKET_TIMEOUT; -1: never */
+    uint64_t now;        /* the clock, read once per wake-up (callbacks stamp last_rx_ms with it) */
+    int pending;         /* some request has fail, cancel_pending or add_pending set: sweep must look */
+    uint64_t idle_check_at; /* no idle deadline is before this: sweep need not look for one until then */
     int wake_rd, wake_wr; /* asdk_http_wakeup writes to wake_wr; wake_rd is watched (one eventfd on Linux) */
 #ifdef ASDK_HTTP_EPOLL
     int epfd;
@@ -221,6 +224,9 @@ static void redact(char *msg, size_t cap, const struct curl_slist *headers)
 
 static void link_req(asdk_http *h, asdk_http_req *r)
 {
+    if (r->idle_ms && r->last_rx_ms + (uint64_t)r->idle_ms < h->idle_check_at)
+        h->idle_check_at = r->last_rx_ms + (uint64_t)r->idle_ms;
+    if (r->fail != ASDK_HTTP_OK) h->pending = 1;
     r->prev = NULL;
     r->next = h->head;
     if (h->head) h->head->prev = r;
@@ -308,7 +314,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
     asdk_http_req *r = ud;
     size_t n = size * nmemb, len = n;
-    r->last_rx_ms = now_ms();
+    r->last_rx_ms = r->h->now;
     if (r->cancel_pending) return 0; /* != n: libcurl stops the transfer */
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
 
@@ -355,7 +361,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
     asdk_http_req *r = ud;
     size_t n = size * nmemb;
-    r->last_rx_ms = now_ms();
+    r->last_rx_ms = r->h->now;
     if (r->cancel_pending) return 0;
     if (!n || !r->cb.on_data) return n;
     r->h->progress = 1;
@@ -477,6 +483,7 @@ asdk_http *asdk_http_new(void)
     asdk_http *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->timer_at_ms = -1;
+    h->idle_check_at = UINT64_MAX;
     h->wake_rd = h->wake_wr = -1;
 #ifdef ASDK_HTTP_EPOLL
     h->epfd = -1;
@@ -624,6 +631,7 @@ asdk_http_req *asdk_http_start(asdk_http *h, const asdk_http_opts *o, const asdk
         r->fail = ASDK_HTTP_OTHER;
         r->fail_msg = "could not add the transfer";
     }
+    if (!r->added) h->pending = 1; /* failed, or to add when libcurl returns: sweep's job */
     return r;
 
 oom:
@@ -636,7 +644,7 @@ oom:
 void asdk_http_cancel(asdk_http_req *r)
 {
     if (!r || r->done) return;
-    if (r->h->in_perform) r->cancel_pending = 1;
+    if (r->h->in_perform) r->cancel_pending = r->h->pending = 1;
     else finish(r, ASDK_HTTP_ABORTED, 0, "cancelled");
 }
 
@@ -645,32 +653,43 @@ void asdk_http_cancel(asdk_http_req *r)
 static void sweep(asdk_http *h)
 {
     asdk_http_req *r;
-restart:
-    for (r = h->head; r; r = r->next) {
-        if (r->fail != ASDK_HTTP_OK) {
-            finish(r, r->fail, 0, r->fail_msg);
-            goto restart;
-        }
-        if (r->cancel_pending) {
-            finish(r, ASDK_HTTP_ABORTED, 0, "cancelled");
-            goto restart;
-        }
-        if (r->add_pending) {
-            r->add_pending = 0;
-            if (curl_multi_add_handle(h->multi, r->easy) == CURLM_OK) {
-                r->added = 1;
-            } else {
-                r->fail = ASDK_HTTP_OTHER;
-                r->fail_msg = "could not add the transfer";
+    while (h->pending) {
+        h->pending = 0;
+    restart:
+        for (r = h->head; r; r = r->next) {
+            if (r->fail != ASDK_HTTP_OK) {
+                finish(r, r->fail, 0, r->fail_msg);
                 goto restart;
             }
+            if (r->cancel_pending) {
+                finish(r, ASDK_HTTP_ABORTED, 0, "cancelled");
+                goto restart;
+            }
+            if (r->add_pending) {
+                r->add_pending = 0;
+                if (curl_multi_add_handle(h->multi, r->easy) == CURLM_OK) {
+                    r->added = 1;
+                } else {
+                    r->fail = ASDK_HTTP_OTHER;
+                    r->fail_msg = "could not add the transfer";
+                    goto restart;
+                }
+            }
         }
-        if (r->idle_ms && r->added && now_ms() - r->last_rx_ms >= (uint64_t)r->idle_ms) {
+    }
+    if (h->now < h->idle_check_at) return;
+idle:
+    h->idle_check_at = UINT64_MAX;
+    for (r = h->head; r; r = r->next) {
+        if (!r->idle_ms || !r->added) continue;
+        uint64_t due = r->last_rx_ms + (uint64_t)r->idle_ms;
+        if (h->now >= due) {
             char msg[96];
             snprintf(msg, sizeof msg, "no data received for %ld ms (idle timeout)", r->idle_ms);
             finish(r, ASDK_HTTP_TIMEOUT, (int)CURLE_OPERATION_TIMEDOUT, msg);
-            goto restart;
+            goto idle; /* on_done may have started or ended any request */
         }
+        if (due < h->idle_check_at) h->idle_check_at = due;
     }
 }
 
@@ -700,25 +719,22 @@ static void socket_action(asdk_http *h, curl_socket_t fd, int bits)
 /* libcurl's timer, if due. */
 static void run_timer(asdk_http *h)
 {
-    if (h->timer_at_ms >= 0 && now_ms_signed() >= h->timer_at_ms) {
+    if (h->timer_at_ms >= 0 && (int64_t)h->now >= h->timer_at_ms) {
         h->timer_at_ms = -1; /* timer_cb may set it again from inside */
         socket_action(h, CURL_SOCKET_TIMEOUT, 0);
     }
 }
 
-/* Milliseconds until the nearest idle deadline or libcurl's timer, capped at cap. */
+/* Milliseconds until the nearest idle deadline (or a lower bound of it) or libcurl's timer, capped at cap. */
 static int wait_ms(asdk_http *h, int cap)
 {
-    uint64_t now = now_ms();
     int wait = cap;
-    for (asdk_http_req *r = h->head; r; r = r->next) {
-        if (!r->idle_ms || !r->added) continue;
-        uint64_t due = r->last_rx_ms + (uint64_t)r->idle_ms;
-        uint64_t left = due > now ? due - now : 0;
+    if (h->idle_check_at != UINT64_MAX) {
+        uint64_t left = h->idle_check_at > h->now ? h->idle_check_at - h->now : 0;
         if (left < (uint64_t)wait) wait = (int)left;
     }
     if (h->timer_at_ms >= 0) {
-        int64_t left = h->timer_at_ms - (int64_t)now;
+        int64_t left = h->timer_at_ms - (int64_t)h->now;
         if (left < wait) wait = left > 0 ? (int)left : 0;
     }
     return wait;
@@ -771,12 +787,14 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
     if (h->in_poll) return -1;
     h->in_poll = 1;
     h->progress = 0;
+    h->now = now_ms();
     sweep(h); /* adds transfers started from callbacks, reports early failures, idle timeouts */
     run_timer(h);
     collect(h);
     if (!h->progress && h->live > 0) {
         int wait = timeout_ms > 0 ? wait_ms(h, timeout_ms) : 0;
         wait_and_dispatch(h, wait);
+        h->now = now_ms();
         run_timer(h);
         collect(h);
     }
