@@ -2,10 +2,12 @@
 
 # Client CPU per model turn, transport: :api, against ruby_llm 1.3.1 doing the same conversation. Numbers only.
 #
-#   ruby bench/api_turn_cpu.rb [M] [T] [--rounds R] [--skip-ruby-llm]      (bundle exec rake compile first)
+#   ruby bench/api_turn_cpu.rb [M] [T] [--rounds R] [--skip-ruby-llm] [--tool-timeout S]   (bundle exec rake compile first)
 #     M  queries per round (default 200; a quarter of that when events are spaced), after 10 warm-up queries
 #     T  model turns per query (default 4): T-1 turns that say a short sentence and call a tool, then a final text
 #     R  measured rounds (default 3): the best and the median round are shown
+#     S  agent_sdk's tool_timeout: (default none): with one, each tool call runs in a thread of its own instead of
+#        the caller's
 #
 # ruby_llm side (optional; skipped with a note when not installed): bench/install_ruby_llm.sh (into the git-ignored
 # bench/vendor/gems).
@@ -141,6 +143,7 @@ require "ruby_llm/agent_sdk"
 
 args = ARGV.dup
 rounds = Integer((i = args.index("--rounds")) ? args.slice!(i, 2).last : 3)
+TOOL_TIMEOUT = (i = args.index("--tool-timeout")) ? Float(args.slice!(i, 2).last) : nil
 skip_ruby_llm = args.delete("--skip-ruby-llm")
 queries = Integer(args[0] || 200)
 turns = Integer(args[1] || 4)
@@ -158,7 +161,8 @@ end
 
 def measure_agent_sdk(server, queries, turns, rounds)
   options = { transport: :api, model: MODEL, base_url: server.base_url, api_key: "sk-ant-bench-0000",
-              system_prompt: SYSTEM_PROMPT, session_store: :memory, tools: [LookupOrder], max_turns: turns + 2 }
+              system_prompt: SYSTEM_PROMPT, session_store: :memory, tools: [LookupOrder], max_turns: turns + 2,
+              tool_timeout: TOOL_TIMEOUT }
   ok = 0
   run = lambda do |q|
     last = nil

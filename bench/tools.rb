@@ -9,7 +9,8 @@
 #   (b) the same for an input with 6 problems                              C: parse + validate + message
 #   (c) #seen? (canonical form + SHA-256 + set)                            C
 #   (d) for scale: JSON.parse of the same input                            what any Ruby-side check starts with
-#   (e) ToolRunner#run of one call (thread per call, hooks none)           everything around a tool's #call
+#   (e) ToolRunner#run of one call, no timeout: runs in this thread        everything around a tool's #call
+#   (e') the same with a timeout: the call runs in a thread of its own      + a thread per call
 # and wall time of (f): 8 calls that sleep 50 ms, parallel vs one after the other.
 $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "ruby_llm/agent_sdk"
@@ -59,7 +60,9 @@ show "(c) ToolRegistry#seen? (canonical + SHA-256), new each time", best(n) { |i
 show "(d) baseline: JSON.parse of the input", best(n) { JSON.parse(good) }
 runner = SDK::ToolRunner.new([BenchLookup], dedup: false)
 call = [{ id: "t", name: "bench_lookup", input: JSON.parse(good) }]
-show "(e) ToolRunner#run, one call", best(n / 10) { runner.run(call) }
+show "(e) ToolRunner#run, one call, no timeout (this thread)", best(n / 10) { runner.run(call) }
+timed = SDK::ToolRunner.new([BenchLookup], dedup: false, default_timeout: 30)
+show "(e') ToolRunner#run, one call with a timeout (its own thread)", best(n / 10) { timed.run(call) }
 
 naps = Array.new(8) { |i| { id: i.to_s, name: "bench_nap", input: { "i" => i } } }
 [true, false].each do |parallel|

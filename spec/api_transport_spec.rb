@@ -28,6 +28,18 @@ RSpec.describe "transport: :api" do
     def call = "log line\n" * 2_000
   end
 
+  class WhichThread < RubyLLM::AgentSDK::Tool
+    description "Says which thread it runs in; raises Interrupt when asked to"
+    param :interrupt, :boolean
+    THREADS = []
+    def call(interrupt: false)
+      raise Interrupt if interrupt
+
+      THREADS << Thread.current
+      "ok"
+    end
+  end
+
   def tool_use(name, input) = { tool_use: { name: name, input: input }, usage: { input_tokens: 800, output_tokens: 30 } }
   def answer(text) = { text: text, usage: { input_tokens: 900, output_tokens: 12 } }
 
@@ -126,6 +138,28 @@ RSpec.describe "transport: :api" do
       expect(refund["content"]).to include("Refunds need a human")
       expect(lookup["is_error"]).to be_nil
       expect(asked.map(&:first)).to eq(["lookup_order"])
+    end
+  end
+
+  it "runs a lone tool call without a timeout in the thread that consumes the messages, one with a timeout in its own" do
+    WhichThread::THREADS.clear
+    turns = [tool_use("which_thread", {}), answer("ok")]
+    SDK::Testing::FakeServer.open(turns) { |server| run(server, tools: [WhichThread]) }
+    SDK::Testing::FakeServer.open(turns) { |server| run(server, tools: [WhichThread], tool_timeout: 5) }
+    expect(WhichThread::THREADS.size).to eq(2)
+    expect(WhichThread::THREADS.first).to eq(Thread.current)
+    expect(WhichThread::THREADS.last).not_to eq(Thread.current)
+  end
+
+  it "lets Interrupt raised by a tool out of the loop, inline or from the tool's thread, and sends nothing more" do
+    [{}, { tool_timeout: 5 }].each do |extra|
+      SDK::Testing::FakeServer.open([tool_use("which_thread", "interrupt" => true), answer("never")]) do |server|
+        seen = []
+        expect { SDK.query("go", **api_options(server, tools: [WhichThread], **extra)) { |m| seen << m.type } }
+          .to raise_error(Interrupt)
+        expect(seen).to eq(%i[system assistant])
+        expect(server.agent_requests.size).to eq(1)
+      end
     end
   end
 

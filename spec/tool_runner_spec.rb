@@ -2,6 +2,7 @@
 
 require "logger"
 require "stringio"
+require "timeout"
 
 RSpec.describe RubyLLM::AgentSDK::ToolRunner do
   sdk = RubyLLM::AgentSDK
@@ -56,12 +57,39 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
     class NaN < RubyLLM::AgentSDK::Tool
       def call = { "x" => Float::NAN }
     end
+
+    # Records the thread it ran in, the thread's name and a fiber-local set by the caller; may nap first.
+    class WhereAmI < RubyLLM::AgentSDK::Tool
+      SEEN = Queue.new
+      param :label, :string
+      param :nap, :number
+      def call(label: nil, nap: 0)
+        sleep nap
+        SEEN << [label, Thread.current, Thread.current.name, Thread.current[:runner_spec_marker]]
+        "here"
+      end
+    end
+
+    class WhereAmITimed < WhereAmI
+      timeout 5
+    end
+
+    class Raiser < RubyLLM::AgentSDK::Tool
+      KINDS = { "interrupt" => -> { raise Interrupt }, "exit" => -> { exit 3 },
+                "timeout" => -> { Timeout.timeout(0.01) { sleep 1 } }, "not_implemented" => -> { raise NotImplementedError, "later" },
+                "stack" => -> { deep = ->(n) { deep.call(n + 1) + 1 }; deep.call(0) } }.freeze
+      param :kind, :string, required: true, enum: KINDS.keys
+      def call(kind:) = KINDS.fetch(kind).call
+    end
   end
 
   let(:tools) { RunnerSpecTools }
   let(:log) { StringIO.new }
   let(:logger) { Logger.new(log) }
-  let(:all_tools) { [tools::LookupOrder, tools::Echo, tools::Boom, tools::Nap, tools::Stuck, tools::AdminOnly, tools::NaN] }
+  let(:all_tools) do
+    [tools::LookupOrder, tools::Echo, tools::Boom, tools::Nap, tools::Stuck, tools::AdminOnly, tools::NaN, tools::WhereAmI,
+     tools::WhereAmITimed, tools::Raiser]
+  end
 
   def runner(**options)
     described_class.new(all_tools, context: { user: "ann", admin: false }, logger: logger, **options)
@@ -71,7 +99,14 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
     runner(**options).run([{ id: "toolu_1", name: name, input: input }]).first
   end
 
-  before { tools::CALLS.clear }
+  before do
+    tools::CALLS.clear
+    tools::WhereAmI::SEEN.clear
+  end
+
+  def seen_threads
+    Array.new(tools::WhereAmI::SEEN.size) { tools::WhereAmI::SEEN.pop }.sort_by { |label, *| label.to_s }
+  end
 
   around do |example|
     previous = sdk::Hooks.logger
@@ -92,7 +127,8 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
   it "answers an unknown tool with the list of the available ones" do
     result = run_one("lookup_ordr", {})
     expect(result).to eq(tool_use_id: "toolu_1", is_error: true,
-                         content: 'Unknown tool "lookup_ordr". Available tools: lookup_order, echo, boom, nap, stuck, admin_only, na_n')
+                         content: 'Unknown tool "lookup_ordr". Available tools: lookup_order, echo, boom, nap, stuck, admin_only, na_n, ' \
+                                  "where_am_i, where_am_i_timed, raiser")
   end
 
   it "answers invalid input naming each problem, and does not call the tool" do
@@ -153,18 +189,87 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
   end
 
   it "runs the calls of a turn at the same time, results in call order" do
-    calls = [{ id: "1", name: "nap", input: { "seconds" => 0.5, "label" => "a" } },
-             { id: "2", name: "nap", input: { "seconds" => 0.5, "label" => "b" } },
+    calls = [{ id: "1", name: "nap", input: { "seconds" => 0.3, "label" => "a" } },
+             { id: "2", name: "nap", input: { "seconds" => 0.3, "label" => "b" } },
              { id: "3", name: "echo", input: { "text" => "quick" } }]
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     results = runner.run(calls)
     elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
-    expect(results.map { |x| [x[:tool_use_id], x[:content]] }).to eq([%w[1 slept\ 0.5], %w[2 slept\ 0.5], %w[3 quick]])
-    expect(elapsed).to be < 0.9
+    expect(results.map { |x| [x[:tool_use_id], x[:content]] }).to eq([%w[1 slept\ 0.3], %w[2 slept\ 0.3], %w[3 quick]])
+    expect(elapsed).to be < 0.55
 
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     runner(parallel: false).run(calls)
-    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be >= 1.0
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be >= 0.6
+  end
+
+  describe "which thread a call runs in" do
+    around do |example|
+      Thread.current[:runner_spec_marker] = "caller's"
+      example.run
+    ensure
+      Thread.current[:runner_spec_marker] = nil
+    end
+
+    it "runs a lone call without a timeout in the caller's thread, seeing its fiber-locals" do
+      expect(run_one("where_am_i", {})).to eq(tool_use_id: "toolu_1", content: "here", is_error: false)
+      expect(seen_threads).to eq([[nil, Thread.current, Thread.current.name, "caller's"]])
+    end
+
+    it "runs a call with a timeout (its own or default_timeout) in a named thread of its own" do
+      run_one("where_am_i_timed", { "label" => "own" })
+      run_one("where_am_i", { "label" => "default" }, default_timeout: 5)
+      seen = seen_threads
+      expect(seen.map(&:first)).to eq(%w[default own])
+      expect(seen.map { |_, thread, name, marker| [thread == Thread.current, name, marker] })
+        .to eq([[false, "agent_sdk tool where_am_i", nil], [false, "agent_sdk tool where_am_i_timed", nil]])
+    end
+
+    it "runs several calls at once in threads of their own, one by one (parallel: false) in the caller's thread" do
+      calls = [{ id: "1", name: "where_am_i", input: { "label" => "a", "nap" => 0.3 } },
+               { id: "2", name: "where_am_i", input: { "label" => "b", "nap" => 0.3 } }]
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      runner.run(calls)
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 0.55
+      threads = seen_threads.map { |s| s[1] }
+      expect(threads.uniq.size).to eq(2)
+      expect(threads).not_to include(Thread.current)
+
+      runner(parallel: false).run(calls)
+      expect(seen_threads.map { |s| s[1] }).to eq([Thread.current, Thread.current])
+    end
+
+    it "runs a call inline when the others of its turn were refused before running" do
+      results = runner.run([{ id: "1", name: "nope", input: {} }, { id: "2", name: "where_am_i", input: {} },
+                            { id: "3", name: "lookup_order", input: { "order_number" => "ORD" } }])
+      expect(results.map { |x| x[:is_error] }).to eq([true, false, true])
+      expect(seen_threads.map { |s| s[1] }).to eq([Thread.current])
+    end
+  end
+
+  describe "exceptions that are not errors" do
+    it "lets Interrupt and SystemExit through, inline and from a tool's thread, as before" do
+      [{}, { default_timeout: 5 }].each do |options|
+        expect { run_one("raiser", { "kind" => "interrupt" }, **options) }.to raise_error(Interrupt)
+        expect { run_one("raiser", { "kind" => "exit" }, **options) }.to raise_error(SystemExit) { |e| expect(e.status).to eq(3) }
+      end
+    end
+
+    it "answers Timeout::Error, ScriptError and SystemStackError raised by a tool as errors, inline and in a thread" do
+      [{}, { default_timeout: 5 }].each do |options|
+        expect(run_one("raiser", { "kind" => "timeout" }, **options))
+          .to include(is_error: true, content: "Timeout::Error: execution expired")
+        expect(run_one("raiser", { "kind" => "not_implemented" }, **options))
+          .to include(is_error: true, content: "NotImplementedError: later")
+        expect(run_one("raiser", { "kind" => "stack" }, **options)).to include(is_error: true, content: /\ASystemStackError: /)
+      end
+    end
+
+    it "does not swallow the caller's own Timeout.timeout while a tool runs inline" do
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      expect { Timeout.timeout(0.2) { run_one("nap", { "seconds" => 3 }) } }.to raise_error(Timeout::Error)
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 1.5
+    end
   end
 
   describe "hooks" do
@@ -196,6 +301,17 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
       result = run_one("lookup_order", { "order_number" => "ORD-1234" }, hooks: { pre_tool_use: [breaker] })
       expect(result).to include(is_error: true, content: 'Invalid input for tool "lookup_order": order_number: expected ' \
                                                          "string, got integer (as changed by a pre_tool_use hook)")
+    end
+
+    it "matches each tool by its own name, run after run (a regular expression matcher)" do
+      seen = []
+      r = runner(hooks: { pre_tool_use: [{ matcher: "ech.", handler: ->(ctx) { seen << ctx.tool_name && nil } }],
+                          post_tool_use: [{ matcher: "lookup_order|na_n", handler: ->(ctx) { seen << "post #{ctx.tool_name}" && nil } }] })
+      2.times do |i|
+        r.run([{ id: "a", name: "echo", input: { "text" => i.to_s } },
+               { id: "b", name: "lookup_order", input: { "order_number" => "ORD-100#{i}" } }])
+      end
+      expect(seen).to eq(["echo", "post lookup_order", "echo", "post lookup_order"])
     end
 
     it "fails closed when a pre_tool_use hook raises" do

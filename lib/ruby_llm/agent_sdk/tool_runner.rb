@@ -17,10 +17,15 @@ module RubyLLM
     # is_error result for the model; nothing raises out of #run. Exceptions are reported to the model as
     # "ClassName: message"; their backtraces go to the logger only.
     #
-    # Hooks, can_use_tool and permitted? run in the caller's thread, in call order; the tool calls themselves
-    # run in threads of their own (all of a turn's at once with parallel: true). Results come in call order.
+    # Hooks, can_use_tool and permitted? run in the caller's thread, in call order. A tool call runs in the
+    # caller's thread too when it has no timeout and runs alone (the only call of the turn that got this far, or
+    # parallel: false); otherwise in a thread of its own, which a timeout can kill (all of a turn's at once with
+    # parallel: true). Results come in call order. Exceptions that are not errors (Interrupt, SystemExit, …)
+    # are not caught: they propagate out of #run, from a tool's thread as from the caller's.
     class ToolRunner
       DEFAULT_RESULT_MAX_BYTES = 4096
+      NO_HOOKS = [].freeze
+      private_constant :NO_HOOKS
 
       attr_reader :tools
 
@@ -29,6 +34,7 @@ module RubyLLM
         @tools = ToolRunner.index(tools)
         @context = context
         @hooks = Hooks.config(hooks)
+        @matching = {}
         raise ArgumentError, "can_use_tool must respond to #call" unless can_use_tool.nil? || can_use_tool.respond_to?(:call)
         raise ArgumentError, "result_max_bytes must be a positive Integer" unless result_max_bytes.is_a?(Integer) && result_max_bytes.positive?
         unless default_timeout.nil? || (default_timeout.is_a?(Numeric) && default_timeout.positive?)
@@ -64,11 +70,11 @@ module RubyLLM
         raise ArgumentError, "calls must be an Array of {id:, name:, input:}" unless calls.is_a?(Array)
 
         pending = calls.map { |call| admit(call) }
-        if @parallel
-          pending.each { |p| start(p) }
+        if @parallel && pending.count { |p| !p.result } > 1
+          pending.each { |p| start(p, alone: false) }
           pending.each { |p| finish(p) }
         else
-          pending.each { |p| start(p) && finish(p) }
+          pending.each { |p| start(p, alone: true) && finish(p) }
         end
         pending.map { |p| complete(p) }
       end
@@ -79,8 +85,10 @@ module RubyLLM
 
       private
 
-      # One call on its way through: `result` is set as soon as it is decided ([content, is_error]).
-      Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :result, :ran)
+      # One call on its way through: `result` is set as soon as it is decided ([content, is_error]); `outcome` is
+      # what the tool did ([:ok, value] or [:error, exception]), `thread` the thread it runs in when not inline.
+      Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :outcome, :result,
+                        :ran)
       private_constant :Call
 
       def admit(raw)
@@ -170,8 +178,10 @@ module RubyLLM
         "#{by} returned an input that is not JSON: #{e.message}"
       end
 
+      # The matchers of an event that apply to a tool, worked out once per tool name (a matcher may be a Regexp).
       def matching_hooks(event, tool_name)
-        (@hooks[event] || []).select { |m| m.matches?(tool_name) }
+        matchers = @hooks[event] or return NO_HOOKS
+        (@matching[event] ||= {})[tool_name] ||= matchers.select { |m| m.matches?(tool_name) }.freeze
       end
 
       def hook_input(call, event, extra = {})
@@ -181,44 +191,60 @@ module RubyLLM
 
       # ---- running ----
 
-      def start(call)
+      # Runs the call in this thread when it may (no timeout, nothing to run beside it), else starts its thread.
+      def start(call, alone:)
         return false if call.result
 
         call.timeout = call.tool.timeout || @default_timeout
-        call.deadline = call.timeout && (monotonic + call.timeout)
         kwargs = call.input.transform_keys(&:to_sym)
-        instance = call.instance
-        call.thread = Thread.new do
-          Thread.current.report_on_exception = false
-          begin
-            [:ok, instance.call(**kwargs)]
-          rescue StandardError, ScriptError, SystemStackError => e
-            [:error, e]
+        if alone && call.timeout.nil?
+          call.outcome = invoke(call.instance, kwargs)
+        else
+          call.deadline = call.timeout && (monotonic + call.timeout)
+          call.thread = Thread.new(call.instance, kwargs, "agent_sdk tool #{call.name}") do |instance, input, name|
+            Thread.current.report_on_exception = false
+            Thread.current.name = name # from inside: one prctl, where naming another thread writes /proc/…/comm
+            invoke(instance, input)
           end
         end
-        call.thread.name = "agent_sdk tool #{call.name}"
         true
       rescue StandardError => e
         internal_error(call, e)
         false
       end
 
-      def finish(call)
-        thread = call.thread
-        return unless thread
+      # [:ok, value] or [:error, exception]. Anything else (Interrupt, SystemExit, NoMemoryError…) goes on up: in a
+      # thread of its own, Thread#join raises it again in the caller.
+      def invoke(instance, kwargs)
+        [:ok, instance.call(**kwargs)]
+      rescue StandardError, ScriptError, SystemStackError => e
+        [:error, e]
+      end
 
-        joined = call.deadline ? thread.join([call.deadline - monotonic, 0].max) : thread.join
-        unless joined
-          thread.kill
-          call.ran = true
-          call.result = ["#{call.name} timed out after #{format_seconds(call.timeout)} s", true]
-          return
-        end
-        status, value = thread.value
+      def finish(call)
+        return unless call.thread || call.outcome
+
+        status, value = call.thread ? wait(call) : call.outcome
+        return if call.result # timed out
+
         call.ran = true
-        call.result = status == :ok ? text_of(call, value) : raised(call, value)
+        call.result = case status
+                      when :ok then text_of(call, value)
+                      when :error then raised(call, value)
+                      end # nil: the tool's thread ended itself (Thread.exit): "produced no result"
       rescue StandardError => e
         internal_error(call, e)
+      end
+
+      # The thread's outcome; at the deadline the thread is killed and the call's result says so.
+      def wait(call)
+        thread = call.thread
+        return thread.value if call.deadline ? thread.join([call.deadline - monotonic, 0].max) : thread.join
+
+        thread.kill
+        call.ran = true
+        call.result = ["#{call.name} timed out after #{format_seconds(call.timeout)} s", true]
+        nil
       end
 
       def raised(call, error)
@@ -243,8 +269,11 @@ module RubyLLM
 
       def post_tool_use(call, content, is_error)
         event = is_error ? "PostToolUseFailure" : "PostToolUse"
+        matchers = matching_hooks(event, call.name)
+        return if matchers.empty?
+
         extra = is_error ? { "error" => content } : { "tool_response" => content }
-        matching_hooks(event, call.name).each do |matcher|
+        matchers.each do |matcher|
           Hooks.run(event, matcher.handlers, hook_input(call, event, extra), call.id)
         end
       rescue StandardError => e
