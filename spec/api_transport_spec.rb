@@ -335,6 +335,18 @@ RSpec.describe "transport: :api" do
     end
   end
 
+  it "query_all validates each job's own options as query does" do
+    SDK::Testing::FakeServer.open([]) do |server|
+      expect { SDK.query_all([{ prompt: "a", cli_path: "/bin/claude" }], **api_options(server)) { nil } }
+        .to raise_error(ArgumentError, /cli_path is not valid with transport: :api/)
+      expect { SDK.query_all([{ prompt: "a" }, { prompt: "b", max_turns: 0 }], **api_options(server)) { nil } }
+        .to raise_error(ArgumentError, /max_turns/)
+      expect { SDK.query_all([{ prompt: "a", bogus: 1 }], **api_options(server)) { nil } }
+        .to raise_error(ArgumentError, /unknown options \[:bogus\]/)
+      expect(server.requests).to be_empty
+    end
+  end
+
   it "keeps one set of keep-alive connections per thread for query, closes query_all's when it returns, and " \
      "close_connections releases the thread's" do
     skip "needs /proc/self/fd" unless File.directory?("/proc/self/fd")

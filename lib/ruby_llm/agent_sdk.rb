@@ -41,12 +41,13 @@ module RubyLLM
       raise ArgumentError, "query_all needs a block" unless block
       raise ArgumentError, "jobs must be an Array of {prompt:, **options}" unless jobs.is_a?(Array) && jobs.all?(Hash)
 
+      base = Options.new(transport: :api, **shared)
       runs = jobs.map do |job|
         prompt = job.fetch(:prompt) { raise ArgumentError, "every job needs a prompt:" }
-        options = Options.new(transport: :api, **shared, **job.except(:prompt))
         raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?
 
-        APITransport::Run.new(prompt, options)
+        own = job.except(:prompt)
+        APITransport::Run.new(prompt, own.empty? ? base : base.with(**own))
       end
       APITransport.run_all(runs, &block) unless runs.empty?
       nil

@@ -78,6 +78,7 @@ module RubyLLM
         values = @values.merge(overrides.to_h { |k, v| [k, v.nil? ? DEFAULTS[k] : send(:"check_#{SCHEMA[k]}", k, v)] })
         copy = self.class.allocate
         copy.instance_variable_set(:@values, values.freeze)
+        copy.send(:check_transport_options, overrides)
         copy.freeze
       end
 
