@@ -681,9 +681,9 @@ static void sweep(asdk_http *h)
 idle:
     h->idle_check_at = UINT64_MAX;
     for (r = h->head; r; r = r->next) {
-        if (!r->idle_ms || !r->added) continue;
+        if (!r->idle_ms) continue;
         uint64_t due = r->last_rx_ms + (uint64_t)r->idle_ms;
-        if (h->now >= due) {
+        if (r->added && h->now >= due) {
             char msg[96];
             snprintf(msg, sizeof msg, "no data received for %ld ms (idle timeout)", r->idle_ms);
             finish(r, ASDK_HTTP_TIMEOUT, (int)CURLE_OPERATION_TIMEDOUT, msg);
