@@ -37,11 +37,14 @@ module RubyLLM
         def tool_name(name = nil)
           if name.nil?
             return @tool_name if @tool_name
-            raise ArgumentError, "#{inspect} is anonymous: give it a tool_name" unless self.name
 
-            derived = self.name.split("::").last.gsub(/([A-Z\d]+)([A-Z][a-z])/, '\1_\2')
-                          .gsub(/([a-z\d])([A-Z])/, '\1_\2').downcase.delete_suffix("_tool")
-            return derived.empty? ? "tool" : derived
+            class_name = self.name or raise ArgumentError, "#{inspect} is anonymous: give it a tool_name"
+            return @derived_name[1] if @derived_name && @derived_name[0] == class_name
+
+            derived = class_name.split("::").last.gsub(/([A-Z\d]+)([A-Z][a-z])/, '\1_\2')
+                                .gsub(/([a-z\d])([A-Z])/, '\1_\2').downcase.delete_suffix("_tool")
+            @derived_name = [class_name, (derived.empty? ? "tool" : derived).freeze]
+            return @derived_name[1]
           end
           name = name.to_s
           raise ArgumentError, "#{self}: tool_name must match #{NAME_FORMAT.inspect}, got #{name.inspect}" unless name.match?(NAME_FORMAT)
