@@ -747,12 +747,15 @@ static void drain_wakeups(asdk_http *h)
     }
 }
 
-/* Waits up to wait_ms for the sockets or a wakeup, and hands what is ready to libcurl. */
+/* Waits up to wait_ms for the sockets or a wakeup, reads the clock (h->now), and hands what is ready to libcurl.
+ * The clock must be read before the hand-over: write_cb/header_cb stamp last_rx_ms with h->now, and a time read
+ * before the wait would date bytes that arrived at its end up to wait_ms too early (spurious idle timeouts). */
 static void wait_and_dispatch(asdk_http *h, int wait_ms)
 {
 #ifdef ASDK_HTTP_EPOLL
     struct epoll_event ev[64];
     int n = epoll_wait(h->epfd, ev, 64, wait_ms);
+    h->now = now_ms(); /* before dispatching: the callbacks stamp last_rx_ms with it */
     for (int i = 0; i < n; i++) {
         int fd = ev[i].data.fd;
         if (fd == h->wake_rd) {
@@ -766,6 +769,7 @@ static void wait_and_dispatch(asdk_http *h, int wait_ms)
     }
 #else
     int n = poll(h->fds, (nfds_t)h->nfds, wait_ms);
+    h->now = now_ms(); /* before dispatching: the callbacks stamp last_rx_ms with it */
     if (n > 0 && h->fds[0].revents) drain_wakeups(h);
     /* socket_action may change h->fds (sock_cb): take the ready sockets first */
     size_t k = 0;
@@ -793,8 +797,7 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
     collect(h);
     if (!h->progress && h->live > 0) {
         int wait = timeout_ms > 0 ? wait_ms(h, timeout_ms) : 0;
-        wait_and_dispatch(h, wait);
-        h->now = now_ms();
+        wait_and_dispatch(h, wait); /* reads the clock when the wait ends */
         run_timer(h);
         collect(h);
     }
