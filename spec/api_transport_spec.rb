@@ -410,6 +410,29 @@ RSpec.describe "transport: :api" do
     end
   end
 
+  it "Native::Runner#add from another thread while #run waits on the network raises instead of racing it" do
+    SDK::Testing::FakeServer.open([{ text: "slow", delay: 30 }]) do |server|
+      run = SDK::APITransport::Run.new("hi", SDK::Options.new(**api_options(server)))
+      runner = SDK::Native::Runner.new
+      runner.add(run.config, run.url, run.headers)
+      other = Thread.new do
+        server.wait_for_requests(1, agent: true, timeout: 10)
+        sleep 0.2
+        error = begin
+          runner.add(run.config, run.url, run.headers)
+          nil
+        rescue RuntimeError => e
+          e
+        end
+        runner.cancel(0)
+        error
+      end
+      runner.run { nil }
+      expect(other.value&.message).to match(/add while #run waits/)
+      runner.close
+    end
+  end
+
   it "Native::Runner#close ends what is in flight, refuses to run again and still reports stats" do
     SDK::Testing::FakeServer.open([answer("ok")]) do |server|
       run = SDK::APITransport::Run.new("hi", SDK::Options.new(**api_options(server)))

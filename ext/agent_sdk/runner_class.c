@@ -75,6 +75,7 @@ struct runner {
     long connect_ms, idle_ms, total_ms;
     char *ca_file;
     int running;
+    int driving;                /* drive() runs without the GVL: no other thread may touch slots or the ready queue */
     int closed;
 };
 
@@ -406,6 +407,8 @@ static VALUE runner_initialize(int argc, VALUE *argv, VALUE self)
 static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
 {
     runner *r = get(self);
+    /* drive() walks r->slots (realloc'd below) and the ready queue without the GVL: another thread must not add then */
+    if (r->driving) rb_raise(rb_eRuntimeError, "Runner#add while #run waits on the network (add before #run or from its block)");
     Check_Type(config, T_HASH);
     Check_Type(headers, T_ARRAY);
     const char *curl = StringValueCStr(url);
@@ -628,7 +631,9 @@ static VALUE run_body(VALUE self)
         }
         if (!r->active) return Qnil;
         asdk_flag_set(&r->interrupted, 0);
+        r->driving = 1;
         asdk_without_gvl(drive, r, r->http, &r->interrupted);
+        r->driving = 0;
         rb_thread_check_ints(); /* Thread#kill, Thread#raise, Timeout: here, never inside libcurl */
     }
 }
@@ -636,6 +641,7 @@ static VALUE run_body(VALUE self)
 static VALUE run_ensure(VALUE self)
 {
     runner *r = rb_check_typeddata(self, &runner_type);
+    r->driving = 0;
     for (size_t i = 0; i < r->nslots; i++)
         if (r->slots[i]->req) asdk_http_cancel(r->slots[i]->req);
     if (!NIL_P(r->shared_http)) {
