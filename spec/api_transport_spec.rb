@@ -433,6 +433,22 @@ RSpec.describe "transport: :api" do
     end
   end
 
+  it "leaves a run in flight in another thread alone in a forked child (the child's exit does not cut it off)" do
+    skip "fork is not available" unless Process.respond_to?(:fork)
+    SDK::Testing::FakeServer.open([{ text: Array.new(5) { "w " }.join, chunk_delay: 0.3 }]) do |server|
+      worker = Thread.new do
+        result = nil
+        SDK.query_all([{ prompt: "a" }], **api_options(server, idle_timeout: 2, max_retries: 0)) { |_, m| result = m }
+        result
+      end
+      server.wait_for_requests(1, agent: true, timeout: 10)
+      sleep 0.2
+      pid = fork { GC.start; exit 0 } # a normal exit: the inherited Runner is freed in the child
+      Process.wait(pid)
+      expect([worker.value.subtype, worker.value.content]).to eq(["success", "w w w w w "])
+    end
+  end
+
   it "Native::Runner#close ends what is in flight, refuses to run again and still reports stats" do
     SDK::Testing::FakeServer.open([answer("ok")]) do |server|
       run = SDK::APITransport::Run.new("hi", SDK::Options.new(**api_options(server)))

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ERROR_BODY_MAX 65536
 
@@ -77,6 +78,7 @@ struct runner {
     int running;
     int driving;                /* drive() runs without the GVL: no other thread may touch slots or the ready queue */
     int closed;
+    pid_t pid;                  /* the process that made it: a forked child must neither use nor clean up its HTTP */
 };
 
 static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json;
@@ -321,9 +323,16 @@ static void runner_mark(void *p)
 static void runner_free(void *p)
 {
     runner *r = p;
-    for (size_t i = 0; i < r->nslots; i++) slot_free(r->slots[i]);
+    /* In a forked child (this runner was inherited, say, from a thread that was in #run) the transfers and the client
+     * are the parent's: cancelling or freeing them would remove the parent's sockets from the epoll set they share
+     * and close or shut down its connections. They are left alone, as Native::HTTP does. */
+    int forked = r->initialised && r->pid != getpid();
+    for (size_t i = 0; i < r->nslots; i++) {
+        if (forked) r->slots[i]->req = NULL;
+        slot_free(r->slots[i]);
+    }
     free(r->slots);
-    asdk_http_free(r->own_http); /* a shared client has no transfer of ours left: #run's ensure cancels them */
+    if (!forked) asdk_http_free(r->own_http); /* a shared client has no transfer of ours left: #run's ensure cancels them */
     free(r->ca_file);
     xfree(r);
 }
@@ -345,6 +354,7 @@ static runner *get(VALUE self)
     runner *r = rb_check_typeddata(self, &runner_type);
     if (r->closed) rb_raise(rb_eRuntimeError, "Runner closed");
     if (!r->initialised) rb_raise(rb_eRuntimeError, "Runner not initialised");
+    if (r->pid != getpid()) rb_raise(rb_eRuntimeError, "Runner was created before fork: create one in this process");
     return r;
 }
 
@@ -394,6 +404,7 @@ static VALUE runner_initialize(int argc, VALUE *argv, VALUE self)
         r->ca_file = strdup(path);
         if (!r->ca_file) rb_raise(rb_eNoMemError, "runner");
     }
+    r->pid = getpid();
     if (NIL_P(http)) {
         r->http = r->own_http = asdk_http_new();
         if (!r->http) rb_raise(rb_eRuntimeError, "could not initialise libcurl");
@@ -662,6 +673,7 @@ static VALUE runner_close(VALUE self)
     r->closed = 1;
     asdk_http *h = r->own_http;
     r->http = r->own_http = NULL;
+    if (r->pid != getpid()) return Qnil; /* the parent's: see runner_free */
     asdk_http_free(h); /* on_done (ABORTED) clears each slot's req; a shared client is not ours to close */
     return Qnil;
 }
