@@ -335,6 +335,31 @@ RSpec.describe "transport: :api" do
     end
   end
 
+  it "query_all: a tool that keeps the thread busy past idle_timeout does not time out another run's stream" do
+    nap = Class.new(SDK::Tool) do
+      tool_name "nap"
+      description "sleeps"
+      define_method(:call) { |**| sleep 1.6 and "rested" } # no timeout, alone: runs in the runner's thread
+    end
+    turn = lambda do |req|
+      first = Array(req.body["messages"].first["content"]).dig(0, "text")
+      done = req.body["messages"].size > 1
+      if first == "slow" && !done then { tool_use: { name: "nap", input: {} }, delay: 0.1 }
+      elsif first == "slow" then answer("slept")
+      else { text: "a b c d e f", chunk_delay: 0.15, delay: 0.3 } # all of it arrives while the tool runs
+      end
+    end
+    server = SDK::Testing::FakeServer.new([], default: turn).start
+    results = {}
+    SDK.query_all([{ prompt: "slow" }, { prompt: "stream" }], **api_options(server, tools: [nap], idle_timeout: 1, max_retries: 0)) do |i, m|
+      results[i] = m if m.result?
+    end
+    expect(results.values_at(0, 1).map(&:subtype)).to eq(%w[success success])
+    expect(results[1].content).to eq("a b c d e f")
+  ensure
+    server&.stop
+  end
+
   it "query_all validates each job's own options as query does" do
     SDK::Testing::FakeServer.open([]) do |server|
       expect { SDK.query_all([{ prompt: "a", cli_path: "/bin/claude" }], **api_options(server)) { nil } }

@@ -648,8 +648,8 @@ void asdk_http_cancel(asdk_http_req *r)
     else finish(r, ASDK_HTTP_ABORTED, 0, "cancelled");
 }
 
-/* Reports failures found at start, deferred cancels and idle timeouts; adds transfers started inside libcurl.
- * Starts over after every finish: on_done may start or cancel any request. */
+/* Reports failures found at start and deferred cancels; adds transfers started inside libcurl. Starts over after
+ * every finish: on_done may start or cancel any request. */
 static void sweep(asdk_http *h)
 {
     asdk_http_req *r;
@@ -677,8 +677,14 @@ static void sweep(asdk_http *h)
             }
         }
     }
-    if (h->now < h->idle_check_at) return;
-idle:
+}
+
+/* Ends the requests past their idle deadline (a walk over all of them, only once the earliest deadline may have
+ * passed). Call it only after what had arrived was read: see asdk_http_poll. */
+static void idle_scan(asdk_http *h)
+{
+    asdk_http_req *r;
+again:
     h->idle_check_at = UINT64_MAX;
     for (r = h->head; r; r = r->next) {
         if (!r->idle_ms) continue;
@@ -687,7 +693,7 @@ idle:
             char msg[96];
             snprintf(msg, sizeof msg, "no data received for %ld ms (idle timeout)", r->idle_ms);
             finish(r, ASDK_HTTP_TIMEOUT, (int)CURLE_OPERATION_TIMEDOUT, msg);
-            goto idle; /* on_done may have started or ended any request */
+            goto again; /* on_done may have started or ended any request */
         }
         if (due < h->idle_check_at) h->idle_check_at = due;
     }
@@ -747,14 +753,16 @@ static void drain_wakeups(asdk_http *h)
     }
 }
 
+#define EVENT_BATCH 64 /* ready sockets handed to libcurl per wait */
+
 /* Waits up to wait_ms for the sockets or a wakeup, reads the clock (h->now), and hands what is ready to libcurl.
  * The clock must be read before the hand-over: write_cb/header_cb stamp last_rx_ms with h->now, and a time read
  * before the wait would date bytes that arrived at its end up to wait_ms too early (spurious idle timeouts). */
-static void wait_and_dispatch(asdk_http *h, int wait_ms)
+static int wait_and_dispatch(asdk_http *h, int wait_ms)
 {
 #ifdef ASDK_HTTP_EPOLL
-    struct epoll_event ev[64];
-    int n = epoll_wait(h->epfd, ev, 64, wait_ms);
+    struct epoll_event ev[EVENT_BATCH];
+    int n = epoll_wait(h->epfd, ev, EVENT_BATCH, wait_ms);
     h->now = now_ms(); /* before dispatching: the callbacks stamp last_rx_ms with it */
     for (int i = 0; i < n; i++) {
         int fd = ev[i].data.fd;
@@ -773,9 +781,9 @@ static void wait_and_dispatch(asdk_http *h, int wait_ms)
     if (n > 0 && h->fds[0].revents) drain_wakeups(h);
     /* socket_action may change h->fds (sock_cb): take the ready sockets first */
     size_t k = 0;
-    curl_socket_t ready[64];
-    int readybits[64];
-    for (size_t i = 1; n > 0 && i < h->nfds && k < 64; i++) {
+    curl_socket_t ready[EVENT_BATCH];
+    int readybits[EVENT_BATCH];
+    for (size_t i = 1; n > 0 && i < h->nfds && k < EVENT_BATCH; i++) {
         short e = h->fds[i].revents;
         if (!e) continue;
         ready[k] = h->fds[i].fd;
@@ -783,7 +791,9 @@ static void wait_and_dispatch(asdk_http *h, int wait_ms)
                          (e & (POLLERR | POLLNVAL) ? CURL_CSELECT_ERR : 0);
     }
     for (size_t i = 0; i < k; i++) socket_action(h, ready[i], readybits[i]);
+    n = (int)k;
 #endif
+    return n; /* ready descriptors handled; EVENT_BATCH: there may be more */
 }
 
 int asdk_http_poll(asdk_http *h, int timeout_ms)
@@ -792,14 +802,26 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
     h->in_poll = 1;
     h->progress = 0;
     h->now = now_ms();
-    sweep(h); /* adds transfers started from callbacks, reports early failures, idle timeouts */
+    sweep(h); /* adds transfers started from callbacks, reports early failures and cancels */
     run_timer(h);
     collect(h);
+    int waited = 0, n = 0;
     if (!h->progress && h->live > 0) {
-        int wait = timeout_ms > 0 ? wait_ms(h, timeout_ms) : 0;
-        wait_and_dispatch(h, wait); /* reads the clock when the wait ends */
+        n = wait_and_dispatch(h, timeout_ms > 0 ? wait_ms(h, timeout_ms) : 0); /* reads the clock when it ends */
         run_timer(h);
         collect(h);
+        waited = 1;
+    }
+    if (h->live > 0 && h->now >= h->idle_check_at) {
+        /* Read all that is waiting before calling anything idle: this thread may have been busy elsewhere (Ruby
+         * code, other runs) for longer than a deadline while bytes sat in a socket. A full batch may leave more. */
+        for (int rounds = 0; (!waited || n == EVENT_BATCH) && rounds < 64; rounds++) {
+            waited = 1;
+            n = wait_and_dispatch(h, 0);
+            run_timer(h);
+            collect(h);
+        }
+        idle_scan(h);
     }
     h->in_poll = 0;
     return h->live;
