@@ -485,6 +485,7 @@ RSpec.describe "transport: :api" do
       end
       expect { SDK::APITransport.run_all([run], on_runner: closing) { nil } }.to raise_error(RuntimeError, /closed/)
       expect { runner.run { nil } }.to raise_error(RuntimeError, /closed/)
+      expect(runner.cancel(0, "late")).to be_nil # a canceller that comes after the end is not an error
       expect(runner.session_id(0)).to eq(run.session_id)
       expect(runner.stats(0)).to include(turns: 0)
     end

@@ -484,13 +484,16 @@ static slot *slot_at(runner *r, VALUE id)
     return r->slots[i];
 }
 
-/* cancel(id, reason = nil): thread-safe (it runs with the GVL; the run loop sees it after its poll wakes). */
+/* cancel(id, reason = nil): thread-safe (it runs with the GVL; the run loop sees it after its poll wakes). A run that
+ * ended, or a closed runner, is left as it is. */
 static VALUE runner_cancel(int argc, VALUE *argv, VALUE self)
 {
     VALUE id, reason;
     rb_scan_args(argc, argv, "11", &id, &reason);
-    runner *r = get(self);
+    runner *r = get_any(self);
     slot *s = slot_at(r, id);
+    if (r->closed || s->reported) return Qnil; /* over already: nothing to cancel (a canceller may come late) */
+    get(self);                                  /* not from a forked child */
     if (!NIL_P(reason)) StringValue(reason);
     s->cancel_reason = NIL_P(reason) ? Qnil : rb_str_new_frozen(reason);
     s->cancel = 1;
