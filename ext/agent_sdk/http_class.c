@@ -1,5 +1,6 @@
 /* http_class.c — RubyLLM::AgentSDK::Native::HTTP, binding of core/http.c (for specs and simple reuse; the agent
- * loop drives core/http.c directly).
+ * loop drives core/http.c directly, and borrows an instance's client — its keep-alive connections — through
+ * asdk_http_obj_acquire/release for Runner.new(http:): the per-thread connections of `query`).
  *
  * One instance = one asdk_http = one connection cache. Network waits run in gvl.h's wrapper without the GVL; the
  * libcurl callbacks below run there too and therefore only fill C buffers (struct xfer); Ruby objects are made,
