@@ -92,6 +92,24 @@ end
 
 def median(values) = values.sort[values.size / 2]
 
+# WARMUP queries, reset.call, then `rounds` rounds of `queries` queries: a GC first, the process's CPU around each
+# round only. {"cpus" => [seconds per round], "wall" => seconds, "sys" => the kernel's share of the CPU}.
+def measure_rounds(queries, rounds, reset, run)
+  WARMUP.times { |q| run.call(q) }
+  reset.call
+  cpus = []
+  wall0, times0 = BenchUtil.wall_now, Process.times
+  rounds.times do |round|
+    GC.start
+    cpu0 = BenchUtil.cpu_now
+    queries.times { |q| run.call(WARMUP + round * queries + q) }
+    cpus << BenchUtil.cpu_now - cpu0
+  end
+  times = Process.times
+  sys = (times.stime - times0.stime) / (times.utime - times0.utime + times.stime - times0.stime)
+  { "cpus" => cpus, "wall" => BenchUtil.wall_now - wall0, "sys" => sys }
+end
+
 # ---- the ruby_llm subprocess ------------------------------------------------------------------------------------
 if ARGV[0] == "--ruby-llm-child"
   base_url, queries, turns, rounds = ARGV[1], Integer(ARGV[2]), Integer(ARGV[3]), Integer(ARGV[4])
@@ -120,20 +138,8 @@ if ARGV[0] == "--ruby-llm-child"
     answer = chat.ask(prompt(q)) { |chunk| chunk.content }
     ok += 1 if answer.content == format(FINAL_TEXT, n: q) && chat.messages.size == 2 + 2 * (turns - 1) + 1
   end
-  WARMUP.times { |q| run.call(q) }
-  ok = calls = 0
-  cpus = []
-  wall0, times0 = BenchUtil.wall_now, Process.times
-  rounds.times do |round|
-    GC.start
-    cpu0 = BenchUtil.cpu_now
-    queries.times { |q| run.call(WARMUP + round * queries + q) }
-    cpus << BenchUtil.cpu_now - cpu0
-  end
-  times = Process.times
-  sys_share = (times.stime - times0.stime) / (times.utime - times0.utime + times.stime - times0.stime)
-  puts JSON.generate(cpus: cpus, wall: BenchUtil.wall_now - wall0, ok: ok, tool_calls: calls, sys: sys_share,
-                     version: RubyLLM::VERSION)
+  r = measure_rounds(queries, rounds, -> { ok = calls = 0 }, run)
+  puts JSON.generate(r.merge("ok" => ok, "tool_calls" => calls, "version" => RubyLLM::VERSION))
   exit
 end
 
@@ -174,19 +180,8 @@ def measure_agent_sdk(server, queries, turns, rounds)
     ok += 1 if last.result? && last.subtype == "success" && last.num_turns == turns &&
                last.content == format(FINAL_TEXT, n: q)
   end
-  WARMUP.times { |q| run.call(q) }
-  ok = $tool_calls = 0
-  cpus = []
-  wall0, times0 = BenchUtil.wall_now, Process.times
-  rounds.times do |round|
-    GC.start
-    cpu0 = BenchUtil.cpu_now
-    queries.times { |q| run.call(WARMUP + round * queries + q) }
-    cpus << BenchUtil.cpu_now - cpu0
-  end
-  times = Process.times
-  sys_share = (times.stime - times0.stime) / (times.utime - times0.utime + times.stime - times0.stime)
-  { "cpus" => cpus, "wall" => BenchUtil.wall_now - wall0, "ok" => ok, "tool_calls" => $tool_calls, "sys" => sys_share }
+  r = measure_rounds(queries, rounds, -> { ok = $tool_calls = 0 }, run)
+  r.merge("ok" => ok, "tool_calls" => $tool_calls)
 end
 
 def measure_ruby_llm(server, queries, turns, rounds)
