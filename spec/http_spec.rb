@@ -140,15 +140,7 @@ RSpec.describe RubyLLM::AgentSDK::Native::HTTP do
       client&.close
     end
 
-    it "keeps a slow but steady stream alive past idle_timeout" do
-      server.script([{ text: Array.new(8) { "w " }.join, chunk_delay: 0.3 }])
-      client = described_class.new(idle_timeout: 1)
-      expect(client.post(url, headers, request_body)).to include(status: 200, error: nil)
-    ensure
-      client&.close
-    end
-
-    it "times idleness from the last byte received, not from when the wait for it began" do
+    it "keeps a slow but steady stream alive past idle_timeout, timing idleness from the last byte received" do
       # Gaps of 0.6 s under a 1 s idle_timeout: bytes that end a wait must be dated when the wait ends (a clock read
       # before the wait dated them up to a wait earlier, and the stream was cut at ~1.2 s).
       server.script([{ text: Array.new(4) { "w " }.join, chunk_delay: 0.6 }])
