@@ -127,8 +127,9 @@ static void note_sleep(runner *r, int64_t at_ms)
 /* Queues the sleeping runs whose time has come (a walk over every run, but only when the earliest is due). */
 static void wake_sleepers(runner *r)
 {
-    if (r->next_wake_ms < 0 || now_ms() < r->next_wake_ms) return;
+    if (r->next_wake_ms < 0) return;
     int64_t now = now_ms();
+    if (now < r->next_wake_ms) return;
     r->next_wake_ms = -1;
     for (size_t i = 0; i < r->nslots; i++) {
         slot *s = r->slots[i];
@@ -597,7 +598,8 @@ static void *drive(void *p)
     }
 }
 
-/* Steps the run in slot i with the GVL, through the block, until it waits on the network or a timer, or ends. */
+/* Steps the run in slot i with the GVL, through the block, until it waits on the network or a timer, or ends: what
+ * needs Ruby here, the rest as step_in_c. */
 static void step_in_ruby(VALUE self, runner *r, size_t i, slot *s)
 {
     for (;;) {
@@ -612,20 +614,17 @@ static void step_in_ruby(VALUE self, runner *r, size_t i, slot *s)
             run_tools(self, i, s);
             continue;
         }
-        if (st == ASDK_LOOP_SLEEP) {
-            if (now_ms() >= s->wake_at_ms) {
-                asdk_loop_resume(s->loop);
-                continue;
+        if (st == ASDK_LOOP_DONE) {
+            if (!s->reported) {
+                s->reported = 1;
+                r->active--;
+                rb_yield_values(3, SIZET2NUM(i), sym_done, Qnil);
             }
-            note_sleep(r, s->wake_at_ms);
+            return;
         }
-        if (st == ASDK_LOOP_SEND && !s->req && start_request(r, s)) rb_raise(rb_eNoMemError, "runner");
-        if (st == ASDK_LOOP_DONE && !s->reported) {
-            s->reported = 1;
-            r->active--;
-            rb_yield_values(3, SIZET2NUM(i), sym_done, Qnil);
-        }
-        return;
+        if (!step_in_c(r, s)) return; /* it waits on the network or a timer */
+        if (asdk_loop_state_now(s->loop) == ASDK_LOOP_SEND && !s->req && !s->lines.buf.len && !s->lines.nomem)
+            rb_raise(rb_eNoMemError, "runner: the request could not be started");
     }
 }
 

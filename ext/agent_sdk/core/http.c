@@ -109,13 +109,6 @@ static char ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-static int64_t now_ms_signed(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -372,8 +365,6 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* ---- the client ---- */
-
 /* ---- waiting: the sockets libcurl asks us to watch ---- */
 
 #ifdef ASDK_HTTP_EPOLL
@@ -425,7 +416,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
     asdk_http *h = userp;
-    h->timer_at_ms = timeout_ms < 0 ? -1 : now_ms_signed() + timeout_ms;
+    h->timer_at_ms = timeout_ms < 0 ? -1 : (int64_t)now_ms() + timeout_ms;
     return 0;
 }
 

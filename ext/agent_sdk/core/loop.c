@@ -121,7 +121,7 @@ static void uuid_v4(char out[37])
 {
     unsigned char r[16];
     if (random_bytes(r, sizeof r)) {
-        /* OpenSSL's generator failed (it practically cannot): fall back to something unique per process. */
+        /* No random bytes to be had (it practically cannot happen): fall back to something unique per process. */
         static unsigned long counter;
         memset(r, 0, sizeof r);
         unsigned long c = ++counter;
@@ -441,7 +441,6 @@ static void write_messages_openai(asdk_loop *l, asdk_jw *w)
     asdk_jw_lit(w, "]");
 }
 
-/* Writes the body with max_tokens = mt. */
 /* The request body up to its closing brace, without max_tokens (which depends on its size): finish_body appends it. */
 static int build_body(asdk_loop *l)
 {
