@@ -497,6 +497,47 @@ module AssemblerFixtures
       expect { described_class.new(:openai).dup }.to raise_error(TypeError, /can't be copied/)
     end
 
+    # Usage beyond int64 used to be ignored (the old value kept: an absurd count cost nothing): it now bills as the
+    # most there is, and counts written as fractions round up. Negative counts are not counts.
+    it "saturates absurd usage counts instead of dropping them" do
+      max = (2**63) - 1
+      anth = +sse("message_start", '{"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":5,"output_tokens":1}}}')
+      anth << sse("message_delta", '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":99999999999999999999,' \
+                                   '"output_tokens":12.5,"cache_read_input_tokens":1e30,"cache_creation_input_tokens":-4}}')
+      anth << sse("message_stop", '{"type":"message_stop"}')
+      usage = described_class.new(:anthropic).feed(anth).finish.turn["usage"]
+      expect(usage).to include("input_tokens" => max, "output_tokens" => 13, "cache_read_input_tokens" => max,
+                               "cache_creation_input_tokens" => 0)
+      chat = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]," \
+             "\"usage\":{\"prompt_tokens\":1.5e40,\"completion_tokens\":184467440737095516160}}\n\ndata: [DONE]\n\n"
+      usage = described_class.new(:openai).feed(chat).finish.turn["usage"]
+      expect(usage).to include("input_tokens" => max, "output_tokens" => max)
+    end
+
+    # Each block start used to scan every earlier block: 200k blocks took 23 s (Anthropic), and as many OpenAI
+    # tool calls the same. Linear, 200k take well under a second; 5 s is a bound no quadratic run meets.
+    it "assembles 200k blocks in linear time, whatever their indexes" do
+      starts = lambda do |indexes|
+        out = +sse("message_start", '{"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1}}}')
+        indexes.each do |i|
+          out << sse("content_block_start", %({"type":"content_block_start","index":#{i},"content_block":{"type":"text","text":"b"}}))
+          out << sse("content_block_stop", %({"type":"content_block_stop","index":#{i}}))
+        end
+        out << sse("message_stop", '{"type":"message_stop"}')
+      end
+      calls = (0...200_000).map { |i| %({"index":#{i},"id":"c#{i}","function":{"name":"t","arguments":""}}) }
+      chat = calls.each_slice(1000).map { |s| "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[#{s.join(",")}]}}]}\n\n" }.join +
+             "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"
+      [[:anthropic, starts.call(0...200_000)], [:anthropic, starts.call((0...200_000).map { |i| (i * 7919) << 20 })],
+       [:openai, chat]].each do |provider, stream|
+        t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        turn = described_class.new(provider).feed(stream).finish.turn
+        elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
+        expect([turn["complete"], turn["content"].size]).to eq([true, 200_000])
+        expect(elapsed).to be < 5, "#{provider}: #{elapsed.round(2)} s for 200k blocks"
+      end
+    end
+
     it "survives GC.stress" do
       input = recorded[:thinking].byteslice(0, 3000) + recorded[:chat_tool].byteslice(0, 0)
       chunks = input.scan(/.{1,97}/m)

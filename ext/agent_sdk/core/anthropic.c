@@ -8,7 +8,8 @@
 #define NO_BLOCK SIZE_MAX
 #define CAPTURED_OBJECT 0xFF
 /* What a block and its slot cost against max_turn besides their bytes. */
-#define BLOCK_COST (sizeof(asdk_block) + sizeof(asdk_anth_slot))
+#define SLOT_COST (sizeof(asdk_anth_slot) + ASDK_ASM_INDEX_COST)
+#define BLOCK_COST (sizeof(asdk_block) + SLOT_COST)
 
 /* Nodes of the documents read: a stream event and a whole message body share one table. */
 enum {
@@ -74,6 +75,7 @@ static void free_slots(asdk_anthropic *a)
 {
     for (size_t i = 0; i < a->nslots; i++) asdk_buf_free(&a->slots[i].json);
     a->nslots = 0;
+    asdk_asm_index_clear(&a->slot_of);
 }
 
 void asdk_anthropic_free(asdk_anthropic *a)
@@ -82,6 +84,7 @@ void asdk_anthropic_free(asdk_anthropic *a)
     free(a->slots);
     a->slots = NULL;
     a->slots_cap = 0;
+    asdk_asm_index_free(&a->slot_of);
     asdk_buf_free(&a->arena);
     asdk_jw_free(&a->w);
 }
@@ -226,15 +229,23 @@ static asdk_asm_status parse(asdk_anthropic *a, const char *json, size_t len, co
 
 /* ---- the turn ---------------------------------------------------------------------------------------- */
 
+/* A usage count: any number >= 0, absurd ones saturated (see asdk_asm_count). */
+static int count(const asdk_anthropic *a, int node, int64_t *out)
+{
+    return a->f[node].kind == ASDK_NUMBER && asdk_asm_count(a->arena.ptr + a->f[node].off, a->f[node].len, out);
+}
+
 static void set_usage(asdk_anthropic *a)
 {
     asdk_usage *u = &a->turn->usage;
     int64_t v;
-    if (integer(a, N_U_IN, &v) && v >= 0) u->input_tokens = v;
-    if (integer(a, N_U_OUT, &v) && v >= 0) u->output_tokens = v;
-    if (integer(a, N_U_CC, &v) && v >= 0) u->cache_creation_input_tokens = v;
-    if (integer(a, N_U_CR, &v) && v >= 0) u->cache_read_input_tokens = v;
-    if (integer(a, N_U_1H, &v) && v >= 0) u->cache_creation_1h_input_tokens = v;
+    int seen = 0;
+    if (count(a, N_U_IN, &v)) u->input_tokens = v, seen = 1;
+    if (count(a, N_U_OUT, &v)) u->output_tokens = v, seen = 1;
+    if (count(a, N_U_CC, &v)) u->cache_creation_input_tokens = v, seen = 1;
+    if (count(a, N_U_CR, &v)) u->cache_read_input_tokens = v, seen = 1;
+    if (count(a, N_U_1H, &v)) u->cache_creation_1h_input_tokens = v, seen = 1;
+    if (seen) a->turn->has_usage = 1;
 }
 
 static int set_string(asdk_anthropic *a, asdk_buf *b, int node)
@@ -328,9 +339,8 @@ static asdk_asm_status set_input(asdk_anthropic *a, asdk_block *b, const char *j
 static asdk_anth_slot *find_slot(asdk_anthropic *a, int64_t index)
 {
     if (index >= 0 && (uint64_t)index < a->nslots && a->slots[index].index == index) return &a->slots[index];
-    for (size_t i = a->nslots; i-- > 0;)
-        if (a->slots[i].index == index) return &a->slots[i];
-    return NULL;
+    size_t pos;
+    return asdk_asm_index_get(&a->slot_of, index, &pos) ? &a->slots[pos] : NULL;
 }
 
 static asdk_anth_slot *add_slot(asdk_anthropic *a, int64_t index, size_t block)
@@ -342,6 +352,7 @@ static asdk_anth_slot *add_slot(asdk_anthropic *a, int64_t index, size_t block)
         a->slots = s;
         a->slots_cap = cap;
     }
+    if (asdk_asm_index_put(&a->slot_of, index, a->nslots)) return nomem(a), NULL;
     asdk_anth_slot *s = &a->slots[a->nslots++];
     memset(s, 0, sizeof *s);
     s->index = index;
@@ -370,7 +381,7 @@ static asdk_asm_status block_start(asdk_anthropic *a, int *go)
     if (!integer(a, N_INDEX, &index) || find_slot(a, index)) return ASDK_ASM_OK;
     asdk_block_type type = block_type(a);
     if (!type) { /* a block type this assembler does not keep: its deltas are skipped */
-        if (charge(a, sizeof(asdk_anth_slot))) return a->err.status;
+        if (charge(a, SLOT_COST)) return a->err.status;
         return add_slot(a, index, NO_BLOCK) ? ASDK_ASM_OK : a->err.status;
     }
     asdk_asm_status st = fill_block(a, type, go);

@@ -18,8 +18,9 @@
  * input_json_delta.partial_json (kept aside; citations_delta and unknown deltas are ignored);
  * content_block_stop closes the block: a tool_use's fragments are joined and checked once — nothing or
  * only blanks becomes "{}", anything else must be one JSON object (else ASDK_ASM_BAD_INPUT);
- * message_delta sets stop_reason and usage (cumulative: each usage field present, as an integer, replaces
- * the value so far; null or absent fields keep it); message_stop closes any open block and sets complete;
+ * message_delta sets stop_reason and usage (cumulative: each usage field present as a number >= 0 replaces
+ * the value so far — rounded up, and saturated at INT64_MAX when beyond it; null, negative or absent fields
+ * keep it; turn->has_usage is set by the first count); message_stop closes any open block and sets complete;
  * an "error" event sets turn->error_type / error_message ("api_error" / "" when missing); ping and unknown
  * events are ignored — events named by their SSE "event:" line as something unknown are not even parsed.
  * The event's JSON "type" decides what it is; the SSE name is used only when the data has no "type".
@@ -60,6 +61,7 @@ typedef struct {
     size_t max_turn, turn_bytes;
     asdk_anth_slot *slots;
     size_t nslots, slots_cap;
+    asdk_asm_index slot_of; /* block index → position in slots */
     int body;              /* parsing a whole body (blocks come as content[] elements) */
     size_t block_mark;     /* arena length at the start of the current body block */
     struct {

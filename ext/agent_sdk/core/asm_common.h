@@ -36,6 +36,30 @@ typedef int (*asdk_text_cb)(void *ud, const char *text, size_t len);
 
 /* ---- for the assemblers' own use --------------------------------------------------------------------- */
 
+/* Where each block index of a response went (index as the server sent it → a position), so that a start
+ * or a delta finds its block in O(1) whatever the indexes: a scan of the earlier blocks made a turn of n
+ * blocks cost n² (200k blocks took 23 s). Open addressing, at most half full. */
+typedef struct {
+    int64_t key;
+    size_t pos; /* position + 1; 0: empty */
+} asdk_asm_index_entry;
+
+typedef struct {
+    asdk_asm_index_entry *e;
+    size_t cap, n; /* cap: 0 or a power of two */
+} asdk_asm_index;
+
+/* What one entry costs a turn at most (the table doubles at half full), for the assemblers' size bound. */
+#define ASDK_ASM_INDEX_COST (4 * sizeof(asdk_asm_index_entry))
+
+/* 1 and *pos when key was put, else 0. */
+int asdk_asm_index_get(const asdk_asm_index *m, int64_t key, size_t *pos);
+/* Records key → pos (key must not be there yet). Returns 0, or -1 when memory runs out. */
+int asdk_asm_index_put(asdk_asm_index *m, int64_t key, size_t pos);
+/* Empty again (a large table is released rather than cleared). */
+void asdk_asm_index_clear(asdk_asm_index *m);
+void asdk_asm_index_free(asdk_asm_index *m);
+
 /* Records a sticky error (the first one wins) and returns its status. data: what failed, for the excerpt. */
 asdk_asm_status asdk_asm_fail(asdk_asm_error *e, asdk_asm_status st, const char *data, size_t len,
                               const char *message);
@@ -44,6 +68,10 @@ asdk_asm_status asdk_asm_json_fail(asdk_asm_error *e, const asdk_json_error *je,
                                    const char *data, size_t len);
 /* A JSON integer text that fits int64 → 1 and *out; anything else (fraction, exponent, too big) → 0. */
 int asdk_asm_int64(const char *s, size_t n, int64_t *out);
+/* A token count as a provider reported it: any JSON number text >= 0 → 1 and *out, rounded up to an integer
+ * and saturated at INT64_MAX (an absurd 1e30 or 99999999999999999999 bills as the most there is, never as
+ * nothing); a negative number or a non-number → 0 (not a count). */
+int asdk_asm_count(const char *s, size_t n, int64_t *out);
 /* Sets the turn's stop_reason to s[0, n), cut at a character boundary to fit. */
 void asdk_asm_stop_reason(asdk_turn *t, const char *s, size_t n);
 /* b = s[0, n). Returns 0 or -1 (memory). */

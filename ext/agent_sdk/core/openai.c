@@ -7,7 +7,7 @@
 #define PRESENT 0xFE         /* an object was there */
 #define CAPTURED_OBJECT 0xFF /* arguments sent as an object: f[].off/len hold its JSON text */
 #define CAPTURED_ARRAY 0xFD
-#define CALL_COST (sizeof(asdk_block) + sizeof(asdk_oai_call))
+#define CALL_COST (sizeof(asdk_block) + sizeof(asdk_oai_call) + ASDK_ASM_INDEX_COST)
 
 enum {
     N_ROOT = ASDK_JW_ROOT, N_ID, N_MODEL, N_CHOICES, N_CHOICE, N_DELTA, N_CONTENT, N_FINISH,
@@ -66,6 +66,7 @@ static void free_calls(asdk_openai *o)
 {
     for (size_t i = 0; i < o->ncalls; i++) asdk_buf_free(&o->calls[i].args);
     o->ncalls = 0;
+    asdk_asm_index_clear(&o->call_of);
 }
 
 void asdk_openai_free(asdk_openai *o)
@@ -74,6 +75,7 @@ void asdk_openai_free(asdk_openai *o)
     free(o->calls);
     o->calls = NULL;
     o->calls_cap = 0;
+    asdk_asm_index_free(&o->call_of);
     asdk_buf_free(&o->arena);
     asdk_jw_free(&o->w);
 }
@@ -170,9 +172,8 @@ static int add_text(asdk_openai *o, const char *s, size_t n)
 static asdk_oai_call *find_call(asdk_openai *o, int64_t index)
 {
     if (index >= 0 && (uint64_t)index < o->ncalls && o->calls[index].index == index) return &o->calls[index];
-    for (size_t i = o->ncalls; i-- > 0;)
-        if (o->calls[i].index == index) return &o->calls[i];
-    return NULL;
+    size_t pos;
+    return asdk_asm_index_get(&o->call_of, index, &pos) ? &o->calls[pos] : NULL;
 }
 
 static asdk_oai_call *add_call(asdk_openai *o, int64_t index)
@@ -187,6 +188,7 @@ static asdk_oai_call *add_call(asdk_openai *o, int64_t index)
     asdk_block *b = new_block(o, ASDK_BLOCK_TOOL_USE, CALL_COST);
     if (!b) return NULL;
     if (append(o, &b->text, "{}", 2)) return NULL;
+    if (asdk_asm_index_put(&o->call_of, index, o->ncalls)) return nomem(o), NULL;
     asdk_oai_call *c = &o->calls[o->ncalls++];
     memset(c, 0, sizeof *c);
     c->index = index;
@@ -311,18 +313,24 @@ static void set_finish(asdk_openai *o)
     asdk_asm_stop_reason(o->turn, s, n);
 }
 
+/* A usage count: any number >= 0, absurd ones saturated (see asdk_asm_count). */
+static int count(const asdk_openai *o, int node, int64_t *out)
+{
+    return o->f[node].kind == ASDK_NUMBER && asdk_asm_count(o->arena.ptr + o->f[node].off, o->f[node].len, out);
+}
+
 static void set_usage(asdk_openai *o)
 {
     asdk_usage *u = &o->turn->usage;
     int64_t prompt, cached = 0, out;
-    if (!integer(o, N_U_CACHED, &cached) && !integer(o, N_U_HIT, &cached)) cached = 0;
-    if (cached < 0) cached = 0;
-    if (integer(o, N_U_PROMPT, &prompt) && prompt >= 0) {
+    if (!count(o, N_U_CACHED, &cached) && !count(o, N_U_HIT, &cached)) cached = 0;
+    if (count(o, N_U_PROMPT, &prompt)) {
         if (cached > prompt) cached = prompt;
         u->input_tokens = prompt - cached;
         u->cache_read_input_tokens = cached;
+        o->turn->has_usage = 1;
     }
-    if (integer(o, N_U_COMPLETION, &out) && out >= 0) u->output_tokens = out;
+    if (count(o, N_U_COMPLETION, &out)) u->output_tokens = out, o->turn->has_usage = 1;
 }
 
 static int set_first(asdk_openai *o, asdk_buf *b, int node)

@@ -16,7 +16,9 @@
  *    content_filter → refusal, anything else as sent. "stop" with tool calls (older Ollama) → tool_use.
  *  - usage, on any chunk (choices [] or null, or the finish chunk), replaces the usage so far:
  *    input_tokens = prompt_tokens − cached, cache_read_input_tokens = cached (prompt_tokens_details.
- *    cached_tokens, else DeepSeek's prompt_cache_hit_tokens, else 0), output_tokens = completion_tokens.
+ *    cached_tokens, else DeepSeek's prompt_cache_hit_tokens, else 0), output_tokens = completion_tokens;
+ *    counts are numbers >= 0, rounded up and saturated at INT64_MAX (see asdk_asm_count); turn->has_usage
+ *    is set by the first one.
  *  - {"error": {"message", "type" | "code"}} or {"error": "text"} → turn error_type ("api_error" when none)
  *    and error_message.
  *  - the first chunk's id and model become the turn's.
@@ -46,6 +48,7 @@ typedef struct {
     size_t max_turn, turn_bytes;
     asdk_oai_call *calls;
     size_t ncalls, calls_cap;
+    asdk_asm_index call_of; /* tool call index → position in calls */
     size_t text_block;     /* position of the text block, or SIZE_MAX */
     int body;
     int choice;            /* choices seen in this document (only the first counts) */

@@ -32,6 +32,7 @@ void asdk_turn_reset(asdk_turn *t)
     t->nblocks = 0;
     t->id.len = t->model.len = t->error_type.len = t->error_message.len = 0;
     memset(&t->usage, 0, sizeof t->usage);
+    t->has_usage = 0;
     t->stop_reason[0] = '\0';
     t->complete = t->began = 0;
 }

@@ -43,6 +43,7 @@ typedef struct {
     asdk_block *blocks; /* in order */
     size_t nblocks, blocks_cap;
     asdk_usage usage;
+    int has_usage;      /* the response reported at least one usage count (the loop charges a bound when not) */
     char stop_reason[40]; /* Anthropic names: end_turn, tool_use, max_tokens, stop_sequence, pause_turn, refusal,
                              model_context_window_exceeded; OpenAI finish_reason mapped: stop→end_turn,
                              tool_calls→tool_use, length→max_tokens, content_filter→refusal. "" when none came. */
