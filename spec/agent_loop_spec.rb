@@ -103,7 +103,7 @@ RSpec.describe RubyLLM::AgentSDK::Native::AgentLoop do
     expect(lines.last.subtype).to eq("error_max_tokens")
   end
 
-  it "retries what the official SDKs retry, obeys retry-after and x-should-retry, and counts cost once" do
+  it "retries what the official SDKs retry, obeys retry-after and x-should-retry, and bills every attempt that reported usage" do
     lines = []
     loop = new_loop(max_retries: 3)
     loop.start
@@ -119,7 +119,133 @@ RSpec.describe RubyLLM::AgentSDK::Native::AgentLoop do
     loop.resume
     expect(loop.respond(text_turn("whole answer", input: 500, output: 5), &collect(lines))).to eq(:done)
     expect(lines.count(&:assistant?)).to eq(1)
-    expect(lines.last["total_cost_micros"]).to eq(500 * 3 + 5 * 15)
+    # the 429 and the 529 cost nothing; the broken stream reported its usage and is billed it, as the provider does
+    expect(lines.last["total_cost_micros"]).to eq(2 * ((500 * 3) + (5 * 15)))
+    expect(lines.last.usage).to include("input_tokens" => 1000, "output_tokens" => 10)
+  end
+
+  describe "hard budgets (issue 7, defect 5)" do
+    def no_usage_turn(turn) = turn.tap { |t| t[:turn].delete(:usage) }
+
+    it "charges the pre-call bound for a response that reports no usage, so budgets still trip" do
+      { max_tokens: 40_000, max_budget_micros: 100_000 }.each do |limit, value|
+        lines = []
+        loop = new_loop(limit => value)
+        state = loop.start
+        billed = 0
+        turns = 0
+        while state == :send && turns < 100 # (before the fix a run without usage never tripped a budget)
+          charge = loop.request_input_bound + loop.request_max_tokens
+          cost = ((loop.request_input_bound * 3_000_000) + (loop.request_max_tokens * 15_000_000) + 999_999) / 1_000_000
+          state = loop.respond(no_usage_turn(tool_turn(["t", {}])), &collect(lines))
+          billed += limit == :max_tokens ? charge : cost
+          turns += 1
+          expect(limit == :max_tokens ? loop.tokens : loop.cost_micros).to eq(billed)
+          next unless state == :tools
+
+          loop.tool_result(0, "ok", false)
+          state = loop.resume(&collect(lines))
+        end
+        expect(lines.last.subtype).to eq(limit == :max_tokens ? "error_max_tokens" : "error_max_budget_usd")
+        expect(turns).to be_between(2, 30)
+        expect(billed).to be <= value
+        expect(lines.last.usage["input_tokens"]).to eq(0) # the result's usage stays what was reported
+      end
+    end
+
+    it "charges the bound for a broken attempt that reported nothing, and nothing for a refused one" do
+      loop = new_loop(max_retries: 5)
+      loop.start
+      bound = loop.request_input_bound + loop.request_max_tokens
+      loop.respond(net: :connect, net_message: "refused")
+      loop.resume
+      loop.respond(status: 429)
+      loop.resume
+      expect(loop.tokens).to eq(0)
+      loop.respond(net: :broken, net_message: "reset")
+      expect(loop.tokens).to eq(bound)
+      loop.resume
+      loop.respond(net: :timeout, net_message: "timed out")
+      expect(loop.tokens).to eq(2 * bound)
+    end
+
+    it "re-checks every budget before a retry: re-clips max_tokens, and ends when another attempt could pass one" do
+      lines = []
+      loop = new_loop(max_tokens: 5_000, max_retries: 5)
+      loop.start
+      first = loop.request_max_tokens
+      expect(first).to eq(5_000 - loop.request_input_bound)
+      broken = text_turn("partial", input: 500, output: 300)
+      broken[:turn][:complete] = false
+      expect(loop.respond(broken)).to eq(:sleep)
+      loop.resume
+      expect(loop.request_max_tokens).to eq(first - 800)
+      expect(JSON.parse(loop.body)["max_tokens"]).to eq(first - 800)
+      broken[:turn][:usage] = { input_tokens: 500, output_tokens: first - 1_310 } # leaves 10 tokens: too few to retry
+      expect(loop.respond(broken, &collect(lines))).to eq(:done)
+      expect(lines.last.subtype).to eq("error_max_tokens")
+      expect(lines.last.content).to match(/could exceed max_tokens \(not retried after: the response ended early\)/)
+      expect(loop.tokens).to eq(5_000 - loop.request_input_bound - 10)
+    end
+
+    it "ends a retry with error_max_budget_usd when the next attempt could pass the USD budget" do
+      lines = []
+      loop = new_loop(max_budget_micros: 30_000, max_retries: 5)
+      loop.start
+      expect(loop.respond(text_turn("", input: 4_000, output: 500).tap { |t| t[:turn][:complete] = false })).to eq(:sleep)
+      loop.resume
+      expect(loop.respond({ net: :broken, net_message: "reset" }, &collect(lines))).to eq(:done)
+      expect([lines.last.subtype, lines.last.content]).to eq(["error_max_budget_usd",
+                                                              "budget exhausted: the next model call could exceed max_budget_usd (not retried after: reset)"])
+      # the broken attempt was charged its bound, which the clip made fit to within one output token's price
+      expect(loop.cost_micros).to be_between(30_000 - 15, 30_000)
+    end
+
+    it "saturates absurd and summed usage instead of dropping or overflowing it" do
+      max = (2**63) - 1
+      loop = new_loop
+      loop.start
+      loop.respond(tool_turn(["t", {}]).tap { |t| t[:turn][:usage] = { input_tokens: 2**62, output_tokens: 2**62 } })
+      expect([loop.tokens, loop.cost_micros]).to eq([max, max])
+      loop.tool_result(0, "ok", false)
+      loop.resume
+      lines = []
+      huge = text_turn("x").tap { |t| t[:turn][:usage] = { input_tokens: 2**70, output_tokens: 1e300, cache_read_input_tokens: -5 } }
+      expect(loop.respond(huge, &collect(lines))).to eq(:done)
+      expect(lines.last.usage).to include("input_tokens" => max, "output_tokens" => max, "cache_read_input_tokens" => 0)
+      expect([lines.last["total_cost_micros"], loop.tokens]).to eq([max, max])
+
+      # with a budget, an absurd report ends the run before any further call
+      loop = new_loop(max_tokens: 1_000_000, max_budget_micros: 1_000_000)
+      loop.start
+      lines = []
+      loop.respond(tool_turn(["t", {}]).tap { |t| t[:turn][:usage] = { output_tokens: 2**64 } })
+      loop.tool_result(0, "ok", false)
+      expect(loop.resume(&collect(lines))).to eq(:done)
+      expect(lines.last.subtype).to eq("error_max_budget_usd")
+    end
+  end
+
+  describe "limits over 2**31 (issue 7, defect 9)" do
+    it "keeps them whole instead of cutting them to a C int" do
+      loop = new_loop(max_turns: (2**32) + 1, max_output_tokens: (2**32) + 100, max_retries: 2**32)
+      loop.start
+      expect(JSON.parse(loop.body)["max_tokens"]).to eq((2**32) + 100)
+      expect(loop.respond(status: 529)).to eq(:sleep) # max_retries 2**32 is not 0
+      loop.resume
+      2.times do
+        expect(loop.respond(tool_turn(["t", {}]))).to eq(:tools)
+        loop.tool_result(0, "ok", false)
+        expect(loop.resume).to eq(:send) # max_turns 2**32 + 1 is not 1
+      end
+    end
+
+    it "refuses limits outside 0..2**63-1 with an ArgumentError naming the range" do
+      [[:max_turns, 2**64], [:max_tokens, -1], [:max_budget_micros, 2**63], [:max_retries, 1.5], [:max_output_tokens, "9"]].each do |key, value|
+        expect { new_loop(key => value) }
+          .to raise_error(ArgumentError, "#{key} must be an Integer in 0..9223372036854775807, not #{value.inspect}")
+      end
+    end
   end
 
   it "does not retry 400s or x-should-retry: false, and gives up after max_retries" do

@@ -213,7 +213,8 @@ RSpec.describe "transport: :api" do
       messages = run(server, include_partial_messages: true)
       expect(messages.count(&:assistant?)).to eq(1)
       expect(messages.select(&:stream_event?).map(&:content).join).not_to include("shipped.The order")
-      expect(messages.last["total_cost_micros"]).to eq(900 * 3 + 12 * 15)
+      # the broken attempt is billed what its message_start reported (900 in, 1 out), the retry its whole usage
+      expect(messages.last["total_cost_micros"]).to eq((900 * 3) + (1 * 15) + (900 * 3) + (12 * 15))
       expect(server.agent_requests.size).to eq(2)
     end
   end

@@ -3,6 +3,8 @@
  *
  * No Ruby code runs inside the core: emitted lines are collected in C during a step and yielded to the block
  * after the step returns, in order. */
+#include <math.h>
+
 #include "agent_sdk_ext.h"
 #include "emitted_lines.h"
 #include "loop_config.h"
@@ -85,6 +87,18 @@ static int64_t opt_i64(VALUE h, const char *key, int64_t dflt)
     return NIL_P(v) ? dflt : NUM2LL(v);
 }
 
+/* A limit: an Integer in 0..2**63-1, refused otherwise (it used to be cut to a C int: 2**32 turns meant none). */
+static int64_t opt_limit(VALUE h, const char *key, int64_t dflt)
+{
+    VALUE v = opt(h, key);
+    if (NIL_P(v)) return dflt;
+    if (!RB_INTEGER_TYPE_P(v) || RTEST(rb_funcall(v, rb_intern("negative?"), 0)) ||
+        (!FIXNUM_P(v) && rb_big_cmp(v, LL2NUM(INT64_MAX)) == INT2FIX(1)))
+        rb_raise(rb_eArgError, "%s must be an Integer in 0..%lld, not %" PRIsVALUE, key, (long long)INT64_MAX,
+                 rb_inspect(v));
+    return NUM2LL(v);
+}
+
 void asdk_loop_config_from_hash(VALUE config, asdk_loop_config *c, asdk_price *price)
 {
     Check_Type(config, T_HASH);
@@ -101,11 +115,11 @@ void asdk_loop_config_from_hash(VALUE config, asdk_loop_config *c, asdk_price *p
     c->session_id = opt_str(config, "session_id");
     c->cwd = opt_str(config, "cwd");
     c->transcript_json = opt_str(config, "transcript_json");
-    c->max_turns = (int)opt_i64(config, "max_turns", 0);
-    c->max_budget_micros = opt_i64(config, "max_budget_micros", 0);
-    c->max_tokens = opt_i64(config, "max_tokens", 0);
-    c->max_output_tokens = (int)opt_i64(config, "max_output_tokens", 4096);
-    c->max_retries = (int)opt_i64(config, "max_retries", 2);
+    c->max_turns = opt_limit(config, "max_turns", 0);
+    c->max_budget_micros = opt_limit(config, "max_budget_micros", 0);
+    c->max_tokens = opt_limit(config, "max_tokens", 0);
+    c->max_output_tokens = opt_limit(config, "max_output_tokens", 4096);
+    c->max_retries = opt_limit(config, "max_retries", 2);
     c->prompt_caching = RTEST(opt(config, "prompt_caching"));
     c->include_partial = RTEST(opt(config, "include_partial"));
     VALUE stream = opt(config, "stream");
@@ -169,7 +183,8 @@ static VALUE al_body(VALUE self)
 
 static VALUE al_request_max_tokens(VALUE self) { return LL2NUM(asdk_loop_request_max_tokens(get(self)->loop)); }
 static VALUE al_sleep_ms(VALUE self) { return LL2NUM(asdk_loop_sleep_ms(get(self)->loop)); }
-static VALUE al_turns(VALUE self) { return INT2NUM(asdk_loop_turns(get(self)->loop)); }
+static VALUE al_turns(VALUE self) { return LL2NUM(asdk_loop_turns(get(self)->loop)); }
+static VALUE al_request_input_bound(VALUE self) { return LL2NUM(asdk_loop_request_input_bound(get(self)->loop)); }
 static VALUE al_cost_micros(VALUE self) { return LL2NUM(asdk_loop_cost_micros(get(self)->loop)); }
 static VALUE al_tokens(VALUE self) { return LL2NUM(asdk_loop_tokens(get(self)->loop)); }
 static VALUE al_session_id(VALUE self) { return rb_utf8_str_new_cstr(asdk_loop_session_id(get(self)->loop)); }
@@ -185,6 +200,23 @@ static int buf_from(asdk_buf *b, VALUE v)
     if (NIL_P(v)) return 0;
     StringValue(v);
     return asdk_buf_append(b, RSTRING_PTR(v), (size_t)RSTRING_LEN(v));
+}
+
+/* A usage count as the assemblers read one: an Integer or Float >= 0, rounded up and saturated at INT64_MAX
+ * (so a spec can report absurd usage); anything else is not a count. Returns 1 when *out was set. */
+static int opt_count(VALUE h, const char *key, int64_t *out)
+{
+    VALUE v = opt(h, key);
+    if (RB_FLOAT_TYPE_P(v)) {
+        double d = RFLOAT_VALUE(v);
+        if (!(d >= 0)) return 0; /* negative or NaN */
+        d = ceil(d);
+        *out = d >= 9223372036854775807.0 ? INT64_MAX : (int64_t)d;
+        return 1;
+    }
+    if (!RB_INTEGER_TYPE_P(v) || RTEST(rb_funcall(v, rb_intern("negative?"), 0))) return 0;
+    *out = FIXNUM_P(v) || rb_big_cmp(v, LL2NUM(INT64_MAX)) != INT2FIX(1) ? NUM2LL(v) : INT64_MAX;
+    return 1;
 }
 
 /* Fills an asdk_turn from {id:, model:, content: [...], usage: {...}, stop_reason:, complete:, began:, error: {type:, message:}}.
@@ -226,13 +258,13 @@ static void turn_from(asdk_turn *t, VALUE h)
         }
     }
     VALUE usage = opt(h, "usage");
-    if (!NIL_P(usage)) {
+    if (!NIL_P(usage)) { /* usage: nil or absent: the response reported none */
         Check_Type(usage, T_HASH);
-        t->usage.input_tokens = opt_i64(usage, "input_tokens", 0);
-        t->usage.output_tokens = opt_i64(usage, "output_tokens", 0);
-        t->usage.cache_creation_input_tokens = opt_i64(usage, "cache_creation_input_tokens", 0);
-        t->usage.cache_creation_1h_input_tokens = opt_i64(usage, "cache_creation_1h_input_tokens", 0);
-        t->usage.cache_read_input_tokens = opt_i64(usage, "cache_read_input_tokens", 0);
+        t->has_usage |= opt_count(usage, "input_tokens", &t->usage.input_tokens);
+        t->has_usage |= opt_count(usage, "output_tokens", &t->usage.output_tokens);
+        t->has_usage |= opt_count(usage, "cache_creation_input_tokens", &t->usage.cache_creation_input_tokens);
+        t->has_usage |= opt_count(usage, "cache_creation_1h_input_tokens", &t->usage.cache_creation_1h_input_tokens);
+        t->has_usage |= opt_count(usage, "cache_read_input_tokens", &t->usage.cache_read_input_tokens);
     }
     const char *stop = opt_str(h, "stop_reason");
     if (stop) snprintf(t->stop_reason, sizeof t->stop_reason, "%s", stop);
@@ -376,6 +408,7 @@ void asdk_init_agent_loop(VALUE mNative)
     rb_define_method(c, "state", al_state, 0);
     rb_define_method(c, "body", al_body, 0);
     rb_define_method(c, "request_max_tokens", al_request_max_tokens, 0);
+    rb_define_method(c, "request_input_bound", al_request_input_bound, 0);
     rb_define_method(c, "respond", al_respond, 1);
     rb_define_method(c, "text_delta", al_text_delta, 2);
     rb_define_method(c, "sleep_ms", al_sleep_ms, 0);

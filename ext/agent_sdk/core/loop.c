@@ -43,8 +43,8 @@ struct asdk_loop {
     char *model, *tools_json, *tool_names_json, *cwd;
     char *system_json; /* the system prompt as a JSON string, quoted once */
     char session_id[37];
-    int max_turns, max_output_tokens, max_retries, prompt_caching, include_partial, stream;
-    int64_t max_budget_micros, max_tokens;
+    int prompt_caching, include_partial, stream;
+    int64_t max_turns, max_output_tokens, max_retries, max_budget_micros, max_tokens;
     asdk_price price;
     int has_price;
 
@@ -55,8 +55,10 @@ struct asdk_loop {
     /* the current model call */
     asdk_buf body;
     int64_t request_max_tokens;
+    int64_t input_bound;    /* proven bound on this call's input tokens (see next_call) */
+    int64_t billed_input;   /* input tokens billed for the last attempt (reported, or the bound) */
     clip_reason clipped;
-    int attempt;            /* retries made for this call */
+    int64_t attempt;        /* retries made for this call */
     int64_t sent_at_ms, sleep_ms;
     int deltas_off;         /* an attempt that streamed content failed: later deltas of this call are not emitted */
     size_t prompt_bytes;    /* size of the request without max_tokens, for the input-token bound */
@@ -70,10 +72,10 @@ struct asdk_loop {
     signed char *result_set; /* -1 unset, 0 ok, 1 error */
     size_t ntools;
 
-    /* accounting */
-    int turns;
-    int64_t cost_micros, tokens;
-    asdk_usage total;
+    /* accounting: every sum saturates (asdk_sat_add) */
+    int64_t turns;
+    int64_t cost_micros, tokens; /* billed: reported usage, or pre-call bounds where none was reported */
+    asdk_usage total;            /* as reported */
     int64_t started_ms, api_ms;
     asdk_buf stop_reason, final_text;
     asdk_buf line; /* the line being emitted */
@@ -216,8 +218,9 @@ static void write_usage(asdk_jw *w, const asdk_usage *u)
     asdk_jw_lit(w, ",\"output_tokens\":");
     asdk_jw_int(w, u->output_tokens);
     if (u->cache_creation_1h_input_tokens) {
+        int64_t five = u->cache_creation_input_tokens - u->cache_creation_1h_input_tokens;
         asdk_jw_lit(w, ",\"cache_creation\":{\"ephemeral_5m_input_tokens\":");
-        asdk_jw_int(w, u->cache_creation_input_tokens - u->cache_creation_1h_input_tokens);
+        asdk_jw_int(w, five > 0 ? five : 0);
         asdk_jw_lit(w, ",\"ephemeral_1h_input_tokens\":");
         asdk_jw_int(w, u->cache_creation_1h_input_tokens);
         asdk_jw_lit(w, "}");
@@ -477,6 +480,44 @@ static int finish_body(asdk_loop *l, int64_t mt)
     return w.failed ? -1 : 0;
 }
 
+/* Clips this call's max_tokens to what is left of every budget, given its input bound, and writes it into the
+ * body; before the first attempt and again before each retry (a failed attempt may have been billed). Returns 0,
+ * or -1 when the run has ended (too little left: error_max_tokens / error_max_budget_usd; `after` says which
+ * failure the refused retry followed, NULL before a first attempt). */
+static int clip(asdk_loop *l, const char *after)
+{
+    int64_t mt = l->max_output_tokens;
+    l->clipped = CLIP_NONE;
+    if (l->max_budget_micros) {
+        int64_t left = l->max_budget_micros - l->cost_micros; /* both in [0, INT64_MAX]: no overflow */
+        int64_t fit = asdk_max_output_for_budget(&l->price, l->input_bound, left, l->prompt_caching);
+        if (fit < mt) mt = fit, l->clipped = CLIP_BUDGET;
+    }
+    if (l->max_tokens) {
+        int64_t left = l->max_tokens - l->tokens;
+        int64_t fit = left > l->input_bound ? left - l->input_bound : 0;
+        if (fit < mt) mt = fit, l->clipped = CLIP_TOKENS;
+    }
+    int64_t floor = l->max_output_tokens < MIN_USEFUL_OUTPUT ? l->max_output_tokens : MIN_USEFUL_OUTPUT;
+    if (mt < floor) {
+        const char *what = l->clipped == CLIP_TOKENS ? "token budget exhausted: the next model call could exceed max_tokens"
+                                                     : "budget exhausted: the next model call could exceed max_budget_usd";
+        char message[700];
+        if (after) snprintf(message, sizeof message, "%s (not retried after: %s)", what, after);
+        else snprintf(message, sizeof message, "%s", what);
+        finish(l, l->clipped == CLIP_TOKENS ? "error_max_tokens" : "error_max_budget_usd", message);
+        return -1;
+    }
+    if (mt == l->request_max_tokens && l->body.len > l->prompt_bytes) return 0; /* the body says it already */
+    l->body.len = l->prompt_bytes;
+    l->request_max_tokens = mt;
+    if (finish_body(l, mt)) {
+        finish(l, "error_during_execution", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* Starts the next model call if every limit allows it. */
 static asdk_loop_state next_call(asdk_loop *l)
 {
@@ -487,31 +528,13 @@ static asdk_loop_state next_call(asdk_loop *l)
      * adds bytes), or for the first call the whole prompt's bytes plus a provider overhead. */
     if (build_body(l)) return finish(l, "error_during_execution", "out of memory");
     size_t bytes = l->body.len;
-    int64_t input_bound = l->last_input_tokens < 0
-                              ? (int64_t)bytes + FIRST_CALL_OVERHEAD_TOKENS
-                              : l->last_input_tokens + (int64_t)(bytes > l->last_prompt_bytes ? bytes - l->last_prompt_bytes : 0);
+    l->input_bound = l->last_input_tokens < 0
+                         ? asdk_sat_add((int64_t)bytes, FIRST_CALL_OVERHEAD_TOKENS)
+                         : asdk_sat_add(l->last_input_tokens,
+                                        (int64_t)(bytes > l->last_prompt_bytes ? bytes - l->last_prompt_bytes : 0));
     l->prompt_bytes = bytes;
-
-    int64_t mt = l->max_output_tokens;
-    l->clipped = CLIP_NONE;
-    if (l->max_budget_micros) {
-        int64_t fit = asdk_max_output_for_budget(&l->price, input_bound, l->max_budget_micros - l->cost_micros,
-                                                 l->prompt_caching);
-        if (fit < mt) mt = fit, l->clipped = CLIP_BUDGET;
-    }
-    if (l->max_tokens) {
-        int64_t fit = l->max_tokens - l->tokens - input_bound;
-        if (fit < mt) mt = fit, l->clipped = CLIP_TOKENS;
-    }
-    int64_t floor = l->max_output_tokens < MIN_USEFUL_OUTPUT ? l->max_output_tokens : MIN_USEFUL_OUTPUT;
-    if (mt < floor) {
-        return l->clipped == CLIP_TOKENS
-                   ? finish(l, "error_max_tokens", "token budget exhausted: the next model call could exceed max_tokens")
-                   : finish(l, "error_max_budget_usd",
-                            "budget exhausted: the next model call could exceed max_budget_usd");
-    }
-    l->request_max_tokens = mt;
-    if (finish_body(l, mt)) return finish(l, "error_during_execution", "out of memory");
+    l->request_max_tokens = 0;
+    if (clip(l, NULL)) return l->state;
     l->attempt = 0;
     l->deltas_off = 0;
     l->sent_at_ms = now(l);
@@ -560,10 +583,52 @@ static int retryable_error_type(const asdk_buf *type)
 
 static asdk_loop_state take_turn(asdk_loop *l, asdk_turn *t);
 
+static int64_t count(int64_t v) { return v > 0 ? v : 0; }
+
+/* Bills one attempt, whatever became of it (see "Budgets" in loop.h). */
+static void bill(asdk_loop *l, const asdk_loop_response_info *in)
+{
+    const asdk_turn *t = in->turn;
+    if (t && t->has_usage) {
+        asdk_usage u = t->usage;
+        u.input_tokens = count(u.input_tokens);
+        u.output_tokens = count(u.output_tokens);
+        u.cache_creation_input_tokens = count(u.cache_creation_input_tokens);
+        u.cache_creation_1h_input_tokens = count(u.cache_creation_1h_input_tokens);
+        if (u.cache_creation_1h_input_tokens > u.cache_creation_input_tokens)
+            u.cache_creation_1h_input_tokens = u.cache_creation_input_tokens;
+        u.cache_read_input_tokens = count(u.cache_read_input_tokens);
+        if (l->has_price) l->cost_micros = asdk_sat_add(l->cost_micros, asdk_cost_micros(&l->price, &u));
+        int64_t input = asdk_sat_add(asdk_sat_add(u.input_tokens, u.cache_creation_input_tokens), u.cache_read_input_tokens);
+        l->tokens = asdk_sat_add(l->tokens, asdk_sat_add(input, u.output_tokens));
+        l->billed_input = input;
+        l->total.input_tokens = asdk_sat_add(l->total.input_tokens, u.input_tokens);
+        l->total.output_tokens = asdk_sat_add(l->total.output_tokens, u.output_tokens);
+        l->total.cache_creation_input_tokens = asdk_sat_add(l->total.cache_creation_input_tokens, u.cache_creation_input_tokens);
+        l->total.cache_creation_1h_input_tokens =
+            asdk_sat_add(l->total.cache_creation_1h_input_tokens, u.cache_creation_1h_input_tokens);
+        l->total.cache_read_input_tokens = asdk_sat_add(l->total.cache_read_input_tokens, u.cache_read_input_tokens);
+        return;
+    }
+    int ok_status = in->http_status >= 200 && in->http_status < 300;
+    if (in->net == ASDK_NET_CONNECT || (in->net == ASDK_NET_OK && !ok_status)) {
+        l->billed_input = 0; /* never reached the model, or refused by it: providers do not bill these */
+        return;
+    }
+    /* Nothing reported (OpenAI-compatible servers without include_usage; a stream that broke before its usage):
+     * the provider may have billed up to the bound, so the run is charged that. */
+    if (l->has_price)
+        l->cost_micros = asdk_sat_add(l->cost_micros, asdk_bound_cost_micros(&l->price, l->input_bound, l->request_max_tokens,
+                                                                             l->prompt_caching));
+    l->tokens = asdk_sat_add(l->tokens, asdk_sat_add(l->input_bound, l->request_max_tokens));
+    l->billed_input = l->input_bound;
+}
+
 asdk_loop_state asdk_loop_response(asdk_loop *l, const asdk_loop_response_info *in)
 {
     if (l->state != ASDK_LOOP_SEND) return l->state;
-    l->api_ms += now(l) - l->sent_at_ms;
+    l->api_ms = asdk_sat_add(l->api_ms, now(l) - l->sent_at_ms);
+    bill(l, in);
 
     char reason[600];
     int retry;
@@ -595,6 +660,7 @@ asdk_loop_state asdk_loop_response(asdk_loop *l, const asdk_loop_response_info *
 
     if (t && t->began) l->deltas_off = 1;
     if (!retry || l->attempt >= l->max_retries) return finish(l, "error_during_execution", reason);
+    if (clip(l, reason)) return l->state; /* what this attempt cost may leave too little for another */
 
     int64_t wait = in->retry_after_ms >= 0 && in->retry_after_ms <= MAX_RETRY_AFTER_MS ? in->retry_after_ms : backoff_ms(l);
     l->attempt++;
@@ -619,21 +685,9 @@ static asdk_loop_state take_turn(asdk_loop *l, asdk_turn *t)
     }
     t->nblocks = 0;
 
-    const asdk_usage *u = &t->usage;
-    l->turns++;
-    if (l->has_price) {
-        int64_t c = asdk_cost_micros(&l->price, u);
-        l->cost_micros = c < 0 ? INT64_MAX / 2 : l->cost_micros + c;
-    }
-    int64_t input = u->input_tokens + u->cache_creation_input_tokens + u->cache_read_input_tokens;
-    l->tokens += input + u->output_tokens;
-    l->last_input_tokens = input;
+    l->turns++; /* billed already (asdk_loop_response) */
+    l->last_input_tokens = l->billed_input;
     l->last_prompt_bytes = l->prompt_bytes;
-    l->total.input_tokens += u->input_tokens;
-    l->total.output_tokens += u->output_tokens;
-    l->total.cache_creation_input_tokens += u->cache_creation_input_tokens;
-    l->total.cache_creation_1h_input_tokens += u->cache_creation_1h_input_tokens;
-    l->total.cache_read_input_tokens += u->cache_read_input_tokens;
     buf_set(&l->stop_reason, t->stop_reason, strlen(t->stop_reason));
 
     l->final_text.len = 0;
@@ -766,9 +820,10 @@ asdk_loop_state asdk_loop_start(asdk_loop *l)
 asdk_loop_state asdk_loop_state_now(const asdk_loop *l) { return l->state; }
 const asdk_buf *asdk_loop_body(const asdk_loop *l) { return &l->body; }
 int64_t asdk_loop_request_max_tokens(const asdk_loop *l) { return l->request_max_tokens; }
+int64_t asdk_loop_request_input_bound(const asdk_loop *l) { return l->input_bound; }
 int64_t asdk_loop_sleep_ms(const asdk_loop *l) { return l->sleep_ms; }
 size_t asdk_loop_tool_count(const asdk_loop *l) { return l->state == ASDK_LOOP_TOOLS ? l->ntools : 0; }
-int asdk_loop_turns(const asdk_loop *l) { return l->turns; }
+int64_t asdk_loop_turns(const asdk_loop *l) { return l->turns; }
 int64_t asdk_loop_cost_micros(const asdk_loop *l) { return l->cost_micros; }
 int64_t asdk_loop_tokens(const asdk_loop *l) { return l->tokens; }
 const char *asdk_loop_session_id(const asdk_loop *l) { return l->session_id; }

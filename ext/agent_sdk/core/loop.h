@@ -50,11 +50,12 @@ typedef struct {
     const char *cwd;                /* for the init message; NULL: omitted */
     /* Earlier turns of a resumed session: a JSON array of messages in Anthropic shape ({role, content}); NULL: none. */
     const char *transcript_json;
-    int max_turns;                  /* model calls; 0: unlimited */
+    /* Limits are int64 all through (the Ruby binding refuses values outside 0..2**63-1 rather than cut them). */
+    int64_t max_turns;              /* model calls; 0: unlimited */
     int64_t max_budget_micros;      /* 0: unlimited; needs price */
     int64_t max_tokens;             /* input + output tokens billed over the run; 0: unlimited */
-    int max_output_tokens;          /* per request, before clipping (Anthropic requires one); > 0 */
-    int max_retries;                /* per model call, after the first attempt */
+    int64_t max_output_tokens;      /* per request, before clipping (Anthropic requires one); > 0 */
+    int64_t max_retries;            /* per model call, after the first attempt */
     int prompt_caching;             /* Anthropic: cache_control on the system prompt, the last tool, the last message */
     int include_partial;            /* emit stream_event lines for text deltas (asdk_loop_text_delta) */
     int stream;                     /* ask for a streamed response (SSE) */
@@ -79,9 +80,24 @@ typedef struct {
     int should_retry;               /* x-should-retry: 1 true, 0 false, -1 absent */
     const char *error_body;         /* a non-2xx body (JSON error or text); NULL: none */
     size_t error_body_len;
-    asdk_turn *turn;                /* the assembled response (2xx); NULL otherwise. The loop takes its contents
-                                       (the turn is left empty and may be reused). */
+    /* The assembled response of a 2xx status, also when the attempt then failed (the connection broke, the
+     * body could not be read: pass net != OK and complete = 0): the loop bills its usage when has_usage, and
+     * reads `began`. NULL when there was no 2xx response. The loop takes its contents (the turn is left empty
+     * and may be reused). */
+    asdk_turn *turn;
 } asdk_loop_response_info;
+
+/* Budgets (max_tokens, max_budget_usd) are hard:
+ *  - every attempt, a retry too, is sent only if what was billed so far plus the attempt's pre-call bound fits
+ *    every budget: its input tokens are bounded (asdk_loop_request_input_bound) and its max_tokens is clipped so
+ *    that bound + max_tokens output (at the dearest input rate it can incur, for USD) fits; when too little is
+ *    left the run ends with error_max_tokens / error_max_budget_usd instead of sending;
+ *  - every attempt is billed what it reported (turn->has_usage), a failed or broken one too; one that reported
+ *    nothing is charged its pre-call bound, unless it provably cost nothing (no connection, or an HTTP error
+ *    status);
+ *  - all sums saturate at INT64_MAX.
+ * So as long as a provider bills no more than the request allowed (output <= max_tokens, input <= the bound),
+ * billed totals never pass a budget; an attempt that reports more is billed it, and is the last. */
 
 typedef struct asdk_loop asdk_loop;
 
@@ -95,6 +111,8 @@ asdk_loop_state asdk_loop_state_now(const asdk_loop *loop);
 /* SEND: the request body (JSON) and the max_tokens it asks for (clipped to the budgets). Valid until the next call. */
 const asdk_buf *asdk_loop_body(const asdk_loop *loop);
 int64_t asdk_loop_request_max_tokens(const asdk_loop *loop);
+/* SEND: the bound on the input tokens of the request (see the budgets above). */
+int64_t asdk_loop_request_input_bound(const asdk_loop *loop);
 asdk_loop_state asdk_loop_response(asdk_loop *loop, const asdk_loop_response_info *info);
 
 /* While a streamed response arrives: emits a stream_event line for a text delta when include_partial is on.
@@ -117,7 +135,7 @@ asdk_loop_state asdk_loop_resume(asdk_loop *loop);
 asdk_loop_state asdk_loop_cancel(asdk_loop *loop, const char *reason);
 
 /* Accounting, for drivers and tests. */
-int asdk_loop_turns(const asdk_loop *loop);
+int64_t asdk_loop_turns(const asdk_loop *loop);
 int64_t asdk_loop_cost_micros(const asdk_loop *loop);
 int64_t asdk_loop_tokens(const asdk_loop *loop);
 const char *asdk_loop_session_id(const asdk_loop *loop);
