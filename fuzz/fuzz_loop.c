@@ -1,10 +1,13 @@
 /* fuzz_loop.c — the agent loop (core/loop.c) driven by a scripted transport made of the fuzzer's bytes.
  *
  * The bytes choose the limits, then, step by step, what the "server" answers (statuses, network failures,
- * retry hints, turns with text / tool calls / thinking, usage, stop reasons, early ends), what the tools
- * return, and cancellations. Checked: the state machine only moves along its edges, never makes more model calls
- * than max_turns allows, every emitted line is one well-formed JSON object with a type, the run ends with exactly
- * one result line, request bodies are well-formed JSON, and (under ASan) nothing leaks. */
+ * retry hints, turns with text / tool calls / thinking, usage — reported, missing, or absurd (past the attempt's
+ * bound, up to INT64_MAX), also on failed attempts —, stop reasons, early ends), what the tools return, and
+ * cancellations. Checked: the state machine only moves along its edges, never makes more model calls than
+ * max_turns allows, every emitted line is one well-formed JSON object with a type, the run ends with exactly one
+ * result line, request bodies are well-formed JSON, no budget is overrun (before every attempt, billed so far +
+ * the attempt's pre-call bound fits; at the end billed <= budget but for what the last attempt reported past its
+ * own bound), and (under ASan) nothing leaks. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,8 @@ static int emit(void *ud, const char *line, size_t len)
     return 1;
 }
 
+static int64_t sat(int64_t a, int64_t b) { return asdk_sat_add(a, b); }
+
 static int64_t now_ms(void *ud) { return ((sink *)ud)->clock += 7; }
 static double rnd(void *ud) { (void)ud; return 0.5; }
 
@@ -80,11 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.transcript_json = take(&b, 4) == 0 ? "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
                                            "[{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"t\",\"input\":{\"k\":[1]}}]}]"
                                          : NULL;
-    c.max_turns = (int)take(&b, 6);
+    c.max_turns = take(&b, 6);
     c.max_budget_micros = take(&b, 2) ? (int64_t)take(&b, 255) * 1000 : 0;
     c.max_tokens = take(&b, 2) ? (int64_t)take(&b, 255) * 500 : 0;
-    c.max_output_tokens = 1 + (int)take(&b, 255) * 40;
-    c.max_retries = (int)take(&b, 4);
+    c.max_output_tokens = 1 + (int64_t)take(&b, 255) * 40;
+    c.max_retries = take(&b, 4);
     c.prompt_caching = (int)take(&b, 2);
     c.include_partial = (int)take(&b, 2);
     c.stream = 1;
@@ -97,6 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!l) return 0;
     asdk_loop_state st = asdk_loop_start(l);
     int calls = 0;
+    int caching = c.prompt_caching && c.provider == ASDK_PROVIDER_ANTHROPIC;
+    int64_t excess_tokens = 0, excess_usd = 0; /* what the last attempt reported past its own bound */
     for (int steps = 0; st != ASDK_LOOP_DONE && steps < 200; steps++) {
         if (take(&b, 32) == 0) {
             st = asdk_loop_cancel(l, take(&b, 2) ? "stop" : NULL);
@@ -106,7 +113,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case ASDK_LOOP_SEND: {
             const asdk_buf *body = asdk_loop_body(l);
             check_json(body->ptr, body->len, 0);
-            CHECK(asdk_loop_request_max_tokens(l) >= 1);
+            int64_t mt = asdk_loop_request_max_tokens(l), ib = asdk_loop_request_input_bound(l);
+            CHECK(mt >= 1 && mt <= c.max_output_tokens);
+            int64_t bound_usd = c.price ? asdk_bound_cost_micros(c.price, ib, mt, caching) : 0;
+            CHECK(!c.max_tokens || sat(asdk_loop_tokens(l), sat(ib, mt)) <= c.max_tokens);
+            CHECK(!c.max_budget_micros || sat(asdk_loop_cost_micros(l), bound_usd) <= c.max_budget_micros);
+            int64_t tokens_before = asdk_loop_tokens(l), cost_before = asdk_loop_cost_micros(l);
             calls++;
             asdk_turn t;
             asdk_turn_init(&t);
@@ -117,6 +129,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (kind == 0) {
                 in.net = (asdk_net_status)(1 + take(&b, 5));
                 in.net_message = "network";
+                if (in.net != ASDK_NET_CONNECT && take(&b, 2)) { /* a broken 2xx attempt that reported usage */
+                    in.http_status = 200;
+                    t.usage.input_tokens = take(&b, 255) * 10;
+                    t.usage.output_tokens = take(&b, 2) ? (int64_t)INT64_MAX : take(&b, 255);
+                    t.has_usage = 1;
+                    t.began = (int)take(&b, 2);
+                    in.turn = &t;
+                }
             } else if (kind == 1) {
                 static const int statuses[] = { 400, 401, 408, 409, 429, 500, 503, 529 };
                 in.http_status = statuses[take(&b, 8)];
@@ -139,6 +159,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 t.usage.cache_read_input_tokens = take(&b, 4) * 100;
                 t.usage.cache_creation_input_tokens = take(&b, 4) * 100;
                 t.usage.cache_creation_1h_input_tokens = take(&b, 2) * t.usage.cache_creation_input_tokens;
+                switch (take(&b, 6)) {
+                case 0: memset(&t.usage, 0, sizeof t.usage); break; /* no usage reported */
+                case 1: t.usage.input_tokens = INT64_MAX, t.usage.cache_read_input_tokens = INT64_MAX / 2; /* fall through */
+                case 2: t.usage.output_tokens = sat(mt, 1 + take(&b, 255)); t.has_usage = 1; break; /* absurd */
+                default: t.has_usage = 1;
+                }
                 t.complete = take(&b, 6) != 0;
                 t.began = (int)take(&b, 2);
                 if (take(&b, 8) == 0) asdk_buf_append(&t.error_type, "overloaded_error", 16);
@@ -146,6 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             st = asdk_loop_response(l, &in);
             asdk_turn_free(&t);
+            int64_t billed = asdk_loop_tokens(l) - tokens_before, billed_usd = asdk_loop_cost_micros(l) - cost_before;
+            CHECK(billed >= 0 && billed_usd >= 0);
+            excess_tokens = billed > sat(ib, mt) ? billed - sat(ib, mt) : 0;
+            excess_usd = billed_usd > bound_usd ? billed_usd - bound_usd : 0;
             break;
         }
         case ASDK_LOOP_SLEEP:
@@ -169,6 +199,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(st == ASDK_LOOP_DONE && s.results == 1);
     CHECK(!c.max_turns || asdk_loop_turns(l) <= c.max_turns);
     CHECK(asdk_loop_turns(l) <= calls);
+    CHECK(!c.max_tokens || asdk_loop_tokens(l) <= sat(c.max_tokens, excess_tokens));
+    CHECK(!c.max_budget_micros || asdk_loop_cost_micros(l) <= sat(c.max_budget_micros, excess_usd));
     asdk_loop_free(l);
     return 0;
 }
