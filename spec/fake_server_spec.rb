@@ -232,6 +232,19 @@ RSpec.describe RubyLLM::AgentSDK::Testing::FakeServer do
       expect(sse(received).map(&:first)).to eq(%w[message_start ping content_block_start])
     end
 
+    it "raw sends the given bytes as they are, with the given status and headers, as a chunked body" do
+      server.script([{ raw: ["data: {not json\n\n", "caf\xC3\x28".b], status: 201, headers: { "x-extra" => "1" } },
+                     { raw: "<html/>", headers: { "content-type" => "text/html" } }])
+      res = post("/v1/messages", messages_body)
+      expect([res.code, res["content-type"], res["x-extra"], res["transfer-encoding"]])
+        .to eq(["201", "text/event-stream", "1", "chunked"])
+      expect(res.body.b).to eq("data: {not json\n\ncaf\xC3\x28".b)
+      res = post("/v1/messages", messages_body)
+      expect([res.code, res["content-type"], res.body]).to eq(["200", "text/html", "<html/>"])
+      expect { server.script([{ raw: [1] }]) }.to raise_error(ArgumentError, /raw:/)
+      expect { server.script([{ raw: "x", fault: :stall }]) }.to raise_error(ArgumentError, /raw:/)
+    end
+
     it "error_event answers 200, then an SSE error event, then ends the stream cleanly" do
       server.script([{ text: "partial", fault: :error_event },
                      { text: "x", fault: :error_event, error: { type: "api_error", message: "boom" } }])

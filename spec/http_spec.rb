@@ -226,6 +226,29 @@ RSpec.describe RubyLLM::AgentSDK::Native::HTTP do
     end
   end
 
+  describe "close-on-exec" do
+    let(:turns) { [{ text: "a" }] }
+
+    # Sockets this process holds that a fork + exec would hand down (no FD_CLOEXEC): [fd, "socket:[inode]"].
+    def inheritable_sockets
+      Dir.children("/proc/self/fd").filter_map do |name|
+        target = File.readlink("/proc/self/fd/#{name}")
+        flags = File.read("/proc/self/fdinfo/#{name}")[/^flags:\s+(\d+)/, 1].to_i(8)
+        [name.to_i, target] if target.start_with?("socket:") && (flags & 0o2000000).zero?
+      rescue SystemCallError
+        nil # closed meanwhile (the directory's own descriptor, a server thread's)
+      end
+    end
+
+    it "leaves no socket of libcurl's (connections, the multi handle's wakeup pair) to a spawned child",
+       if: File.directory?("/proc/self/fd") do
+      expect(http.post(url, headers, request_body)[:status]).to eq(200) # the keep-alive connection stays open
+      expect(inheritable_sockets).to eq([])
+      listing = IO.popen(["ls", "-l", "/proc/self/fd"], &:read)
+      expect(listing).not_to include("socket:")
+    end
+  end
+
   describe "#post_many" do
     it "runs 50 requests concurrently on one instance" do
       delay = 0.2

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #if defined(__linux__) && !defined(ASDK_HTTP_USE_POLL)
@@ -466,6 +468,91 @@ static void close_waiters(asdk_http *h)
     if (h->wake_rd >= 0) close(h->wake_rd);
 }
 
+/* ---- close-on-exec: no child of the app (system, Open3, spawn) inherits a socket of ours ---- */
+
+/* CURLOPT_OPENSOCKETFUNCTION: every connection's socket is made close-on-exec atomically where the system can. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)ud;
+    (void)purpose;
+#ifdef SOCK_CLOEXEC
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#endif
+}
+
+#ifdef __linux__
+/* libcurl before 8.8 makes the multi handle's wakeup socketpair without close-on-exec and offers no way to reach
+ * it (curl issue 13618). The descriptors that curl_multi_init opened are the Unix sockets in /proc/self/fd that
+ * were not there before it: they get FD_CLOEXEC. A descriptor another thread opened meanwhile is touched only if it
+ * is a Unix socket, and Ruby opens all of its own close-on-exec anyway. */
+typedef struct {
+    unsigned char *bits;
+    size_t n; /* bits */
+} fd_set_snapshot;
+
+static void snapshot_fds(fd_set_snapshot *s)
+{
+    s->bits = NULL;
+    s->n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return;
+    int self = dirfd(d); /* listed too, but closed again below: curl_multi_init may reuse it */
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || fd < 0 || fd > (1L << 24) || fd == self) continue;
+        if ((size_t)fd >= s->n) {
+            size_t n = ((size_t)fd + 64) & ~(size_t)63;
+            unsigned char *b = realloc(s->bits, n / 8);
+            if (!b) break;
+            memset(b + s->n / 8, 0, (n - s->n) / 8);
+            s->bits = b;
+            s->n = n;
+        }
+        s->bits[fd / 8] |= (unsigned char)(1u << (fd % 8));
+    }
+    closedir(d);
+}
+
+static int snapshot_has(const fd_set_snapshot *s, int fd)
+{
+    return (size_t)fd < s->n && (s->bits[fd / 8] >> (fd % 8)) & 1;
+}
+
+static void cloexec_new_unix_sockets(const fd_set_snapshot *before)
+{
+    fd_set_snapshot after;
+    snapshot_fds(&after);
+    for (size_t fd = 0; fd < after.n; fd++) {
+        if (!snapshot_has(&after, (int)fd) || snapshot_has(before, (int)fd)) continue;
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        int flags = fcntl((int)fd, F_GETFD);
+        if (flags < 0 || (flags & FD_CLOEXEC)) continue;
+        if (getsockname((int)fd, (struct sockaddr *)&sa, &len) == 0 && sa.ss_family == AF_UNIX)
+            fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    free(after.bits);
+}
+
+static CURLM *multi_init_cloexec(void)
+{
+    fd_set_snapshot before;
+    snapshot_fds(&before);
+    CURLM *m = curl_multi_init();
+    if (m && before.bits) cloexec_new_unix_sockets(&before);
+    free(before.bits);
+    return m;
+}
+#else
+static CURLM *multi_init_cloexec(void) { return curl_multi_init(); }
+#endif
+
 /* ---- the client ---- */
 
 asdk_http *asdk_http_new(void)
@@ -479,7 +566,7 @@ asdk_http *asdk_http_new(void)
 #ifdef ASDK_HTTP_EPOLL
     h->epfd = -1;
 #endif
-    if (open_waiters(h) || !(h->multi = curl_multi_init())) {
+    if (open_waiters(h) || !(h->multi = multi_init_cloexec())) {
         close_waiters(h);
         free(h);
         return NULL;
@@ -603,6 +690,7 @@ asdk_http_req *asdk_http_start(asdk_http *h, const asdk_http_opts *o, const asdk
     }
     SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
     if (o->connect_timeout_ms > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     if (o->total_timeout_ms > 0) SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
     SET(CURLOPT_HEADERFUNCTION, header_cb);

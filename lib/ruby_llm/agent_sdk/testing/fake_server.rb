@@ -292,6 +292,7 @@ module RubyLLM
         def answer(conn, route, req, turn)
           pause(turn.delay)
           return conn.reset! && false if turn.fault == :reset_before_headers
+          return send_raw(conn, turn) if turn.raw
           if turn.error?
             return send_error(conn, route, turn.status, turn.error[:message], type: turn.error[:type],
                                                                               headers: turn.headers)
@@ -348,6 +349,19 @@ module RubyLLM
             error = turn.error
             conn.write_chunk(route == :chat ? sse(nil, { error: error }) : sse("error", type: "error", error: error))
           end
+          conn.finish_chunked
+          true
+        end
+
+        def send_raw(conn, turn)
+          conn.start_chunked(turn.status, { "content-type" => "text/event-stream", "request-id" => request_id }
+                                            .merge(turn.headers))
+          turn.raw.each_with_index do |piece, i|
+            pause(turn.chunk_delay) if i.positive?
+            conn.write_chunk(piece)
+          end
+          return conn.reset! && false if turn.fault == :reset_mid_stream
+
           conn.finish_chunked
           true
         end

@@ -11,7 +11,7 @@ module RubyLLM
         # completion chunks. Built from a Hash with Symbol or String keys (so JSON script files work unchanged).
         class Turn
           KEYS = %i[text texts tool_use tool_uses thinking stop_reason stop_sequence usage model
-                    delay chunk_delay burst status error headers fault fault_after].freeze
+                    delay chunk_delay burst status error headers fault fault_after raw].freeze
           FAULTS = %i[reset_before_headers reset_mid_stream error_event stall].freeze
           ERROR_TYPES = {
             400 => "invalid_request_error", 401 => "authentication_error", 402 => "billing_error",
@@ -22,7 +22,7 @@ module RubyLLM
                              "max_tokens" => "length", "refusal" => "content_filter" }.freeze
           USAGE_KEYS = %i[input_tokens output_tokens cache_creation_input_tokens cache_read_input_tokens].freeze
 
-          attr_reader :status, :headers, :fault, :delay, :chunk_delay, :burst
+          attr_reader :status, :headers, :fault, :delay, :chunk_delay, :burst, :raw
 
           def self.error_type(status)
             ERROR_TYPES.fetch(status) { status >= 500 ? "api_error" : "invalid_request_error" }
@@ -64,12 +64,13 @@ module RubyLLM
             @chunk_delay = @h[:chunk_delay].to_f
             @burst = @h[:burst] ? true : false # the whole stream in one socket write (no chunk_delay, no fault)
             raise ArgumentError, "burst: excludes chunk_delay and fault" if @burst && (@chunk_delay.positive? || @fault)
+            @raw = @h[:raw] && raw_pieces(@h[:raw])
             @tool_uses = (@h[:tool_uses] || Array(@h[:tool_use] && [@h[:tool_use]])).map { |t| symbolize(t) }
             @tool_uses.each { |t| raise ArgumentError, "tool_use needs a name: #{t.inspect}" unless t[:name] }
           end
 
           def error?
-            @status >= 300
+            !@raw && @status >= 300
           end
 
           # The error object: `{type:, message:}`; the type defaults from the status (or overloaded for error events).
@@ -141,6 +142,22 @@ module RubyLLM
           end
 
           private
+
+          # raw: bytes sent as they are, for what a real server must never send (bad JSON or UTF-8, a wrong
+          # content type, a stream cut in the middle of an event): a String, or an Array of Strings sent as separate
+          # writes `chunk_delay:` apart. The head is `status:` and `headers:` (content-type text/event-stream unless
+          # given); the body is chunked and ended properly, unless `fault: :reset_mid_stream` cuts it.
+          def raw_pieces(raw)
+            pieces = raw.is_a?(String) ? [raw] : raw
+            unless pieces.is_a?(Array) && pieces.all?(String)
+              raise ArgumentError, "raw: is a String or an Array of Strings, got #{raw.class}"
+            end
+            if @fault && @fault != :reset_mid_stream
+              raise ArgumentError, "raw: takes no fault but :reset_mid_stream"
+            end
+
+            pieces.map { |piece| piece.dup.force_encoding(Encoding::BINARY) }
+          end
 
           def symbolize(hash)
             hash.to_h { |k, v| [k.to_sym, v] }
