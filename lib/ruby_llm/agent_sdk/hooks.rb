@@ -61,7 +61,9 @@ module RubyLLM
             raise ArgumentError, "hook for #{event.inspect} needs a callable :handler"
           end
           timeout = spec[:timeout]
-          raise ArgumentError, "hook timeout must be a positive number" unless timeout.nil? || (timeout.is_a?(Numeric) && timeout.positive?)
+          unless timeout.nil? || (timeout.is_a?(Numeric) && timeout.real? && timeout.finite? && timeout.positive?)
+            raise ArgumentError, "hook timeout must be a finite positive number"
+          end
 
           new(matcher: spec[:matcher]&.to_s, handlers: handlers.freeze, timeout: timeout).freeze
         end

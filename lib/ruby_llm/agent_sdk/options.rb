@@ -203,8 +203,10 @@ module RubyLLM
         value.is_a?(Integer) && value.positive? ? value : invalid(name, value, "a positive Integer")
       end
 
+      # Timeouts and budgets: NaN and infinity are refused (they reach C as casts, where neither means anything).
       def check_positive_number(name, value)
-        value.is_a?(Numeric) && value.real? && value.positive? ? value : invalid(name, value, "a positive number")
+        finite = value.is_a?(Numeric) && value.real? && value.finite?
+        finite && value.positive? ? value : invalid(name, value, "a finite positive number")
       end
 
       def check_boolean(name, value)
