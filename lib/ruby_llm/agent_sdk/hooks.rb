@@ -157,7 +157,7 @@ module RubyLLM
         end
         output
       rescue StandardError, ScriptError => e
-        logger.error("hook #{event} raised #{e.class}: #{e.message} — failing closed")
+        logger.error(Redaction.text("hook #{event} raised #{e.class}: #{e.message} — failing closed"))
         reason = "Hook error (#{e.class}); failing closed"
         fail_closed = %w[PreToolUse PermissionRequest].include?(event) ? Result.deny(reason) : Result.stop(reason)
         fail_closed.to_cli(event)

@@ -82,8 +82,9 @@ module RubyLLM
         copy.freeze
       end
 
+      # Secrets never shown: api_key, env: values, inline settings:, base_url credentials, key-shaped text (Redaction).
       def inspect
-        shown = @values.map { |k, v| "#{k}=#{k == :api_key && v ? "[REDACTED]" : v.inspect}" }
+        shown = @values.map { |k, v| "#{k}=#{Redaction.option(k, v)}" }
         "#<#{self.class.name} #{shown.join(" ")}>"
       end
       alias to_s inspect
@@ -128,7 +129,7 @@ module RubyLLM
       end
 
       def invalid(name, value, expected)
-        raise ArgumentError, "invalid value for #{name}: #{value.inspect} (expected #{expected})"
+        raise ArgumentError, "invalid value for #{name}: #{Redaction.option(name, value)} (expected #{expected})"
       end
 
       def check_transport(name, value)

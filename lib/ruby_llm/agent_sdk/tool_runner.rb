@@ -170,7 +170,7 @@ module RubyLLM
 
         refused(call, "#{call.name} is not permitted in this context")
       rescue StandardError, ScriptError => e
-        logger.error("agent_sdk: #{call.tool}#permitted? raised #{e.class}: #{e.message} — not permitted")
+        logger.error(Redaction.text("agent_sdk: #{call.tool}#permitted? raised #{e.class}: #{e.message} — not permitted"))
         refused(call, "#{call.name} is not permitted in this context (the permission check failed)")
       end
 
@@ -276,9 +276,9 @@ module RubyLLM
       end
 
       def raised(call, error)
-        logger.error("agent_sdk: tool #{call.name} raised #{error.class}: #{error.message}\n" \
-                     "#{Array(error.backtrace).join("\n")}")
-        ["#{error.class}: #{error.message}", true]
+        logger.error(Redaction.text("agent_sdk: tool #{call.name} raised #{error.class}: #{error.message}\n" \
+                                    "#{Array(error.backtrace).join("\n")}"))
+        [Redaction.text("#{error.class}: #{error.message}"), true] # the model, and the session store, see it
       end
 
       # [text, is_error]: a String as is, anything else as JSON; capped.
@@ -305,13 +305,13 @@ module RubyLLM
           Hooks.run(event, matcher.handlers, hook_input(call, event, extra), call.id)
         end
       rescue StandardError => e
-        logger.error("agent_sdk: #{event} hook for #{call.name} failed: #{e.class}: #{e.message}")
+        logger.error(Redaction.text("agent_sdk: #{event} hook for #{call.name} failed: #{e.class}: #{e.message}"))
       end
 
       def internal_error(call, error)
-        logger.error("agent_sdk: tool call #{call.name.inspect} failed inside the runner: #{error.class}: " \
-                     "#{error.message}\n#{Array(error.backtrace).join("\n")}")
-        call.result = ["Internal error running #{call.name}: #{error.class}: #{error.message}", true]
+        logger.error(Redaction.text("agent_sdk: tool call #{call.name.inspect} failed inside the runner: #{error.class}: " \
+                                    "#{error.message}\n#{Array(error.backtrace).join("\n")}"))
+        call.result = [Redaction.text("Internal error running #{call.name}: #{error.class}: #{error.message}"), true]
         call
       end
 
