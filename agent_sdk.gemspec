@@ -16,4 +16,8 @@ Gem::Specification.new do |spec|
   spec.require_paths = ["lib"]
   spec.extensions = ["ext/agent_sdk/extconf.rb"]
   spec.metadata["rubygems_mfa_required"] = "true"
+
+  # Standard libraries lib/ requires that newer Rubies moved out of the default gems (spec/gem_dependencies_spec.rb):
+  # logger is a bundled gem from Ruby 4.0 (3.4 warns), so a bundle must name it. >= 1.5 is what Ruby 3.1 ships.
+  spec.add_dependency "logger", ">= 1.5"
 end

@@ -20,6 +20,18 @@ RSpec.describe RubyLLM::AgentSDK::Options do
     expect { described_class.new(hooks: { pre_tool_use: [{ matcher: "Bash" }] }) }.to raise_error(ArgumentError, /callable :handler/)
   end
 
+  it "rejects NaN and infinity for every timeout and the budget, naming the option" do
+    %i[tool_timeout connect_timeout idle_timeout request_timeout control_timeout close_timeout max_budget_usd].each do |name|
+      [Float::NAN, Float::INFINITY, -Float::INFINITY].each do |bad|
+        expect { described_class.new(name => bad) }
+          .to raise_error(ArgumentError, /\Ainvalid value for #{name}: .* \(expected a finite positive number\)/)
+      end
+    end
+    expect { RubyLLM::AgentSDK::ToolRunner.new([], default_timeout: Float::INFINITY) }.to raise_error(ArgumentError, /default_timeout/)
+    expect { RubyLLM::AgentSDK::Hooks.config(pre_tool_use: [{ handler: ->(_) {}, timeout: Float::INFINITY }]) }
+      .to raise_error(ArgumentError, /hook timeout/)
+  end
+
   it "normalises values" do
     opts = described_class.new(permission_mode: "acceptEdits", allowed_tools: "Read, Glob", settings: { "a" => 1 },
                                env: { FOO: "1" })

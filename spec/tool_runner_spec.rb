@@ -49,6 +49,20 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
       end
     end
 
+    # A side effect after a nap, in a thread of its own (it has a timeout).
+    class Appender < RubyLLM::AgentSDK::Tool
+      STARTED = Queue.new
+      DONE = []
+      timeout 30
+      param :nap, :number, required: true
+      def call(nap:)
+        STARTED << true
+        sleep nap
+        DONE << :appended
+        "appended"
+      end
+    end
+
     class AdminOnly < RubyLLM::AgentSDK::Tool
       def permitted?(context) = context[:admin]
       def call = "secret"
@@ -88,7 +102,7 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
   let(:logger) { Logger.new(log) }
   let(:all_tools) do
     [tools::LookupOrder, tools::Echo, tools::Boom, tools::Nap, tools::Stuck, tools::AdminOnly, tools::NaN, tools::WhereAmI,
-     tools::WhereAmITimed, tools::Raiser]
+     tools::WhereAmITimed, tools::Raiser, tools::Appender]
   end
 
   def runner(**options)
@@ -128,7 +142,7 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
     result = run_one("lookup_ordr", {})
     expect(result).to eq(tool_use_id: "toolu_1", is_error: true,
                          content: 'Unknown tool "lookup_ordr". Available tools: lookup_order, echo, boom, nap, stuck, admin_only, na_n, ' \
-                                  "where_am_i, where_am_i_timed, raiser")
+                                  "where_am_i, where_am_i_timed, raiser, appender")
   end
 
   it "answers invalid input naming each problem, and does not call the tool" do
@@ -262,6 +276,41 @@ RSpec.describe RubyLLM::AgentSDK::ToolRunner do
         expect(run_one("raiser", { "kind" => "not_implemented" }, **options))
           .to include(is_error: true, content: "NotImplementedError: later")
         expect(run_one("raiser", { "kind" => "stack" }, **options)).to include(is_error: true, content: /\ASystemStackError: /)
+      end
+    end
+
+    describe "when the caller is interrupted while tools run in their threads" do
+      before do
+        tools::Appender::DONE.clear
+        tools::Appender::STARTED.clear
+      end
+
+      def tool_threads = Thread.list.select { |t| t.name.to_s.start_with?("agent_sdk tool appender") }
+
+      def appender_calls(count) = Array.new(count) { |i| { id: "t#{i}", name: "appender", input: { "nap" => 0.3 + i * 1e-3 } } }
+
+      it "stops them before the caller's Timeout::Error propagates: no side effect after it" do
+        [1, 2].each do |count| # one timed call alone, and a parallel turn
+          expect { Timeout.timeout(0.1) { runner.run(appender_calls(count)) } }.to raise_error(Timeout::Error)
+          expect(tool_threads).to be_empty
+          sleep 0.6 # well past the tools' nap
+          expect(tools::Appender::DONE).to be_empty
+        end
+      end
+
+      it "stops them when the caller's thread is killed or raised into" do
+        [->(t) { t.kill }, ->(t) { t.raise(RuntimeError, "stop") }].each do |interrupt|
+          caller = Thread.new do
+            Thread.current.report_on_exception = false
+            runner.run(appender_calls(2))
+          end
+          2.times { tools::Appender::STARTED.pop }
+          interrupt.call(caller)
+          caller.join rescue RuntimeError # rubocop:disable Style/RescueModifier
+          expect(tool_threads).to be_empty
+          sleep 0.6
+          expect(tools::Appender::DONE).to be_empty
+        end
       end
     end
 

@@ -2,6 +2,7 @@
 
 require "json"
 require_relative "agent_sdk/version"
+require_relative "agent_sdk/redaction"
 require_relative "agent_sdk/errors"
 require "agent_sdk/agent_sdk"
 require_relative "agent_sdk/message"

@@ -234,7 +234,13 @@ static int close_container(builder *b)
             if (!node.items || !node.keys) return fail(b, ASDK_JT_NOMEM, "out of memory");
             for (size_t i = 0, j = 0; i < n; i++) {
                 /* Of a run of equal keys the last one sorts last (ties break on position): keep it. */
-                if (i + 1 < n && !key_cmp(keys[i].s, keys[i].len, keys[i + 1].s, keys[i + 1].len)) continue;
+                if (i + 1 < n && !key_cmp(keys[i].s, keys[i].len, keys[i + 1].s, keys[i + 1].len)) {
+                    if (!b->t->dup_key) {
+                        b->t->dup_key = keys[i].s;
+                        b->t->dup_key_len = keys[i].len;
+                    }
+                    continue;
+                }
                 node.keys[j].s = keys[i].s;
                 node.keys[j].len = keys[i].len;
                 node.items[j++] = vals[keys[i].idx];

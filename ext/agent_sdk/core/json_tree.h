@@ -6,7 +6,8 @@
  * walk over a tree is at most ASDK_JT_MAX_DEPTH deep.
  *
  * Object members are kept sorted by key (bytewise, which is code point order for UTF-8) and unique: when a key
- * repeats, its last value wins, as with Ruby's JSON.parse. Numbers keep their text as written. Every string
+ * repeats, its last value wins, as with json < 3's JSON.parse, and the tree remembers one repeated key
+ * (dup_key) for callers that must refuse them, as tool input does (json >= 3 raises on them). Numbers keep their text as written. Every string
  * is well-formed UTF-8: an unpaired surrogate escape (which yajl decodes to "?" or to bytes that are not
  * UTF-8) becomes "?" or U+FFFD. Number and string bytes are followed by a NUL that `len` does not count. */
 #ifndef ASDK_JSON_TREE_H
@@ -60,6 +61,8 @@ typedef struct {
     asdk_jt_chunk *chunks; /* the arena */
     size_t nodes;          /* values in the document */
     size_t bytes;          /* bytes allocated in the arena */
+    const char *dup_key;   /* a key that repeats within one object (NUL-terminated, in the arena), or NULL */
+    size_t dup_key_len;
 } asdk_jtree;
 
 /* Zeroes a tree so that asdk_jtree_free may be called on it. */

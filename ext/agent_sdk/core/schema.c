@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "asdk_cc.h"
 #include "utf8.h"
 
 enum {
@@ -170,6 +171,7 @@ typedef struct {
     int failed;
 } cctx;
 
+static int cfail(cctx *c, const char *fmt, ...) ASDK_PRINTF(2, 3);
 static int cfail(cctx *c, const char *fmt, ...)
 {
     if (c->failed) return -1;
@@ -374,6 +376,7 @@ static void append(vctx *c, const char *s, size_t n)
     if (!c->nomem && asdk_buf_append(c->out, s, n)) c->nomem = 1;
 }
 
+static void problem(vctx *c, const char *fmt, ...) ASDK_PRINTF(2, 3);
 static void problem(vctx *c, const char *fmt, ...)
 {
     if (++c->problems > ASDK_SCHEMA_MAX_PROBLEMS) return;

@@ -191,6 +191,14 @@ static asdk_tool_status prepare(const asdk_tools *t, const char *name, size_t nl
         snprintf(text, sizeof text, "the input is %s", why);
         return invalid_input(name, nlen, text, msg);
     }
+    /* One rule whatever parses it next: json >= 3 raises on a repeated key, older json keeps the last value,
+     * so a repeated key is refused here, for the model to send the call again. */
+    if (tree->dup_key) {
+        if (invalid_input(name, nlen, "the input repeats the key ", msg) == ASDK_TOOL_NOMEM ||
+            put_quoted(msg, tree->dup_key, tree->dup_key_len) || put(msg, " (each key may appear once)"))
+            return ASDK_TOOL_NOMEM;
+        return ASDK_TOOL_INVALID;
+    }
     return ASDK_TOOL_OK;
 }
 

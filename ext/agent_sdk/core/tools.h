@@ -51,7 +51,8 @@ const asdk_schema *asdk_tools_schema(const asdk_tools *t, const char *name, size
 size_t asdk_tools_memsize(const asdk_tools *t);
 
 /* Checks one call. OK: nothing is written. UNKNOWN: msg gets 'Unknown tool "x". Available tools: a, b'.
- * INVALID: msg gets 'Invalid input for tool "a": <problems>'. NOMEM: msg is unspecified. */
+ * INVALID: msg gets 'Invalid input for tool "a": <problems>' (also for unparsable input, and for an object
+ * that repeats a key: refused whatever the json gem would do with it). NOMEM: msg is unspecified. */
 asdk_tool_status asdk_tools_check(const asdk_tools *t, const char *name, size_t nlen, const char *input,
                                   size_t ilen, asdk_buf *msg);
 

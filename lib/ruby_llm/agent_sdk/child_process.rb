@@ -145,7 +145,7 @@ module RubyLLM
       def call_stderr_callback(line)
         @on_stderr.call(line.force_encoding(Encoding::UTF_8).scrub)
       rescue StandardError => e
-        Hooks.logger.warn("stderr callback raised #{e.class}: #{e.message}")
+        Hooks.logger.warn(Redaction.text("stderr callback raised #{e.class}: #{e.message}"))
       end
     end
 

@@ -2,8 +2,13 @@
 
 module RubyLLM
   module AgentSDK
-    # Base class of every error the gem raises on purpose.
-    class Error < StandardError; end
+    # Base class of every error the gem raises on purpose. Its message never carries a key (Redaction.text): they
+    # are built from CLI stderr, server bodies and option values, any of which may echo one.
+    class Error < StandardError
+      def initialize(message = nil)
+        message.nil? ? super() : super(Redaction.text(message))
+      end
+    end
 
     # The `claude` executable could not be found.
     class CLINotFoundError < Error
@@ -22,7 +27,7 @@ module RubyLLM
 
       def initialize(message, exit_code: nil, stderr: nil)
         @exit_code = exit_code
-        @stderr = stderr
+        @stderr = stderr && Redaction.text(stderr)
         detail = stderr.to_s.strip
         super(detail.empty? ? message : "#{message}\n#{detail}")
       end
@@ -33,7 +38,7 @@ module RubyLLM
       attr_reader :line_excerpt
 
       def initialize(message, line_excerpt: nil)
-        @line_excerpt = line_excerpt
+        @line_excerpt = line_excerpt && Redaction.text(line_excerpt)
         super(line_excerpt ? "#{message}: #{line_excerpt.inspect}" : message)
       end
     end

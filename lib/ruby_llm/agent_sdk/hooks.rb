@@ -61,7 +61,9 @@ module RubyLLM
             raise ArgumentError, "hook for #{event.inspect} needs a callable :handler"
           end
           timeout = spec[:timeout]
-          raise ArgumentError, "hook timeout must be a positive number" unless timeout.nil? || (timeout.is_a?(Numeric) && timeout.positive?)
+          unless timeout.nil? || (timeout.is_a?(Numeric) && timeout.real? && timeout.finite? && timeout.positive?)
+            raise ArgumentError, "hook timeout must be a finite positive number"
+          end
 
           new(matcher: spec[:matcher]&.to_s, handlers: handlers.freeze, timeout: timeout).freeze
         end
@@ -155,7 +157,7 @@ module RubyLLM
         end
         output
       rescue StandardError, ScriptError => e
-        logger.error("hook #{event} raised #{e.class}: #{e.message} — failing closed")
+        logger.error(Redaction.text("hook #{event} raised #{e.class}: #{e.message} — failing closed"))
         reason = "Hook error (#{e.class}); failing closed"
         fail_closed = %w[PreToolUse PermissionRequest].include?(event) ? Result.deny(reason) : Result.stop(reason)
         fail_closed.to_cli(event)

@@ -82,8 +82,9 @@ module RubyLLM
         copy.freeze
       end
 
+      # Secrets never shown: api_key, env: values, inline settings:, base_url credentials, key-shaped text (Redaction).
       def inspect
-        shown = @values.map { |k, v| "#{k}=#{k == :api_key && v ? "[REDACTED]" : v.inspect}" }
+        shown = @values.map { |k, v| "#{k}=#{Redaction.option(k, v)}" }
         "#<#{self.class.name} #{shown.join(" ")}>"
       end
       alias to_s inspect
@@ -128,7 +129,7 @@ module RubyLLM
       end
 
       def invalid(name, value, expected)
-        raise ArgumentError, "invalid value for #{name}: #{value.inspect} (expected #{expected})"
+        raise ArgumentError, "invalid value for #{name}: #{Redaction.option(name, value)} (expected #{expected})"
       end
 
       def check_transport(name, value)
@@ -203,8 +204,10 @@ module RubyLLM
         value.is_a?(Integer) && value.positive? ? value : invalid(name, value, "a positive Integer")
       end
 
+      # Timeouts and budgets: NaN and infinity are refused (they reach C as casts, where neither means anything).
       def check_positive_number(name, value)
-        value.is_a?(Numeric) && value.real? && value.positive? ? value : invalid(name, value, "a positive number")
+        finite = value.is_a?(Numeric) && value.real? && value.finite?
+        finite && value.positive? ? value : invalid(name, value, "a finite positive number")
       end
 
       def check_boolean(name, value)

@@ -43,7 +43,7 @@ module RubyLLM
         else Result.deny(result.is_a?(String) ? result : "Denied by can_use_tool")
         end
       rescue StandardError, ScriptError => e
-        Hooks.logger.error("can_use_tool raised #{e.class}: #{e.message} — denying #{tool_name}")
+        Hooks.logger.error(Redaction.text("can_use_tool raised #{e.class}: #{e.message} — denying #{tool_name}"))
         Result.deny("Permission check failed (#{e.class}); denied")
       end
     end

@@ -7,7 +7,8 @@ module RubyLLM
   module AgentSDK
     # Where `transport: :api` keeps each session's messages, so `resume: session_id` can continue it.
     #
-    # A store takes the stream-json line of every message (the same lines the caller gets as Messages) before the
+    # Both stores pass each line through Redaction.text first: an error body or tool output that echoes a key is
+    # not written down. A store takes the stream-json line of every message (the same lines the caller gets as Messages) before the
     # next model call, and gives them back in order. Anything with #append(session_id, line) and
     # #lines(session_id) (nil for an unknown session) is a store; two come with the gem.
     module SessionStore
@@ -19,7 +20,8 @@ module RubyLLM
         end
 
         def append(session_id, line)
-          @mutex.synchronize { (@sessions[session_id] ||= []) << line.dup.freeze }
+          line = Redaction.text(line)
+          @mutex.synchronize { (@sessions[session_id] ||= []) << line.freeze }
         end
 
         def lines(session_id)
@@ -41,6 +43,7 @@ module RubyLLM
 
         def append(session_id, line)
           path = path_for(session_id)
+          line = Redaction.text(line)
           @mutex.synchronize do
             FileUtils.mkdir_p(@directory)
             File.open(path, File::WRONLY | File::APPEND | File::CREAT, 0o600) { |f| f.write(line.end_with?("\n") ? line : "#{line}\n") }

@@ -37,8 +37,9 @@ module RubyLLM
         @matching = {}
         raise ArgumentError, "can_use_tool must respond to #call" unless can_use_tool.nil? || can_use_tool.respond_to?(:call)
         raise ArgumentError, "result_max_bytes must be a positive Integer" unless result_max_bytes.is_a?(Integer) && result_max_bytes.positive?
-        unless default_timeout.nil? || (default_timeout.is_a?(Numeric) && default_timeout.positive?)
-          raise ArgumentError, "default_timeout must be a positive number of seconds or nil"
+        unless default_timeout.nil? || (default_timeout.is_a?(Numeric) && default_timeout.real? && default_timeout.finite? &&
+                                        default_timeout.positive?)
+          raise ArgumentError, "default_timeout must be a finite positive number of seconds or nil"
         end
         raise ArgumentError, "hook_input must be a Hash" unless hook_input.is_a?(Hash)
 
@@ -70,11 +71,18 @@ module RubyLLM
         raise ArgumentError, "calls must be an Array of {id:, name:, input:}" unless calls.is_a?(Array)
 
         pending = calls.map { |call| admit(call) }
-        if @parallel && pending.count { |p| !p.result } > 1
-          pending.each { |p| start(p, alone: false) }
-          pending.each { |p| finish(p) }
-        else
-          pending.each { |p| start(p, alone: true) && finish(p) }
+        begin
+          if @parallel && pending.count { |p| !p.result } > 1
+            pending.each { |p| start(p, alone: false) }
+            pending.each { |p| finish(p) }
+          else
+            pending.each { |p| start(p, alone: true) && finish(p) }
+          end
+        ensure
+          # Reached with threads alive only when #run is left by an exception: the caller's Timeout, Thread#raise or
+          # #kill, or an Interrupt from one tool's thread. The tools it started stop here, before it propagates:
+          # none may go on with its side effects for a run that is over.
+          stop(pending.filter_map { |p| p.thread if p.thread&.alive? })
         end
         pending.map { |p| complete(p) }
       end
@@ -162,7 +170,7 @@ module RubyLLM
 
         refused(call, "#{call.name} is not permitted in this context")
       rescue StandardError, ScriptError => e
-        logger.error("agent_sdk: #{call.tool}#permitted? raised #{e.class}: #{e.message} — not permitted")
+        logger.error(Redaction.text("agent_sdk: #{call.tool}#permitted? raised #{e.class}: #{e.message} — not permitted"))
         refused(call, "#{call.name} is not permitted in this context (the permission check failed)")
       end
 
@@ -205,6 +213,8 @@ module RubyLLM
             Thread.current.report_on_exception = false
             Thread.current.name = name # from inside: one prctl, where naming another thread writes /proc/…/comm
             invoke(instance, input)
+          rescue Exception => e # rubocop:disable Lint/RescueException
+            [:raise, e] # Interrupt, SystemExit…: raised again in the caller by #wait
           end
         end
         true
@@ -214,7 +224,7 @@ module RubyLLM
       end
 
       # [:ok, value] or [:error, exception]. Anything else (Interrupt, SystemExit, NoMemoryError…) goes on up: in a
-      # thread of its own, Thread#join raises it again in the caller.
+      # thread of its own, #wait raises it again in the caller.
       def invoke(instance, kwargs)
         [:ok, instance.call(**kwargs)]
       rescue StandardError, ScriptError, SystemStackError => e
@@ -224,9 +234,15 @@ module RubyLLM
       def finish(call)
         return unless call.thread || call.outcome
 
+        # Not rescued: a tool thread never ends by raising, so what #wait raises is the caller's own (Thread#raise) or
+        # an Interrupt-like exception of the tool, both for the caller.
         status, value = call.thread ? wait(call) : call.outcome
         return if call.result # timed out
 
+        record(call, status, value)
+      end
+
+      def record(call, status, value)
         call.ran = true
         call.result = case status
                       when :ok then text_of(call, value)
@@ -239,18 +255,30 @@ module RubyLLM
       # The thread's outcome; at the deadline the thread is killed and the call's result says so.
       def wait(call)
         thread = call.thread
-        return thread.value if call.deadline ? thread.join([call.deadline - monotonic, 0].max) : thread.join
+        if call.deadline ? thread.join([call.deadline - monotonic, 0].max) : thread.join
+          status, value = thread.value
+          raise value if status == :raise
 
-        thread.kill
+          return [status, value]
+        end
+
+        stop([thread])
         call.ran = true
         call.result = ["#{call.name} timed out after #{format_seconds(call.timeout)} s", true]
         nil
       end
 
+      # Kills tools' threads, then waits for them to end (their ensure blocks run): nothing of them runs after this.
+      # A tool thread never ends by raising (see #start), so the join raises nothing of theirs.
+      def stop(threads)
+        threads.each(&:kill)
+        threads.each(&:join)
+      end
+
       def raised(call, error)
-        logger.error("agent_sdk: tool #{call.name} raised #{error.class}: #{error.message}\n" \
-                     "#{Array(error.backtrace).join("\n")}")
-        ["#{error.class}: #{error.message}", true]
+        logger.error(Redaction.text("agent_sdk: tool #{call.name} raised #{error.class}: #{error.message}\n" \
+                                    "#{Array(error.backtrace).join("\n")}"))
+        [Redaction.text("#{error.class}: #{error.message}"), true] # the model, and the session store, see it
       end
 
       # [text, is_error]: a String as is, anything else as JSON; capped.
@@ -277,13 +305,13 @@ module RubyLLM
           Hooks.run(event, matcher.handlers, hook_input(call, event, extra), call.id)
         end
       rescue StandardError => e
-        logger.error("agent_sdk: #{event} hook for #{call.name} failed: #{e.class}: #{e.message}")
+        logger.error(Redaction.text("agent_sdk: #{event} hook for #{call.name} failed: #{e.class}: #{e.message}"))
       end
 
       def internal_error(call, error)
-        logger.error("agent_sdk: tool call #{call.name.inspect} failed inside the runner: #{error.class}: " \
-                     "#{error.message}\n#{Array(error.backtrace).join("\n")}")
-        call.result = ["Internal error running #{call.name}: #{error.class}: #{error.message}", true]
+        logger.error(Redaction.text("agent_sdk: tool call #{call.name.inspect} failed inside the runner: #{error.class}: " \
+                                    "#{error.message}\n#{Array(error.backtrace).join("\n")}"))
+        call.result = [Redaction.text("Internal error running #{call.name}: #{error.class}: #{error.message}"), true]
         call
       end
 
