@@ -141,6 +141,22 @@ RSpec.describe "Native::Runner faults" do
     end
   end
 
+  it "releases a shared Native::HTTP when an external Enumerator is dropped half-way and collected" do
+    SDK::Testing::FakeServer.open([{ text: "slow", delay: 30 }]) do |server|
+      opts = SDK::Options.new(**options(server.base_url))
+      http = SDK::Native::HTTP.new
+      Thread.new do
+        runs = [SDK::APITransport::Run.new("hi", opts)]
+        enum = Enumerator.new { |y| SDK::APITransport.run_all(runs, http: http) { |_, m| y << m } }
+        enum.next
+      end.join
+      expect(http.busy?).to be(true)
+      10.times { GC.start(full_mark: true, immediate_sweep: true) }
+      expect(http.busy?).to be(false)
+      expect(http.usable?).to be(true)
+    end
+  end
+
   it "refuses NaN and infinite timeouts" do
     [Float::NAN, Float::INFINITY, -Float::INFINITY, 1e300].each do |bad|
       expect { SDK::Native::Runner.new(idle_timeout: bad) }.to raise_error(ArgumentError, /idle_timeout/)

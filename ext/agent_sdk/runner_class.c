@@ -36,6 +36,7 @@ typedef struct {
     asdk_http *http;            /* own_http, or the shared one's during #run; NULL otherwise */
     asdk_http *own_http;        /* created by Runner.new without http: */
     VALUE shared_http;          /* a Native::HTTP (its keep-alive connections outlive this runner), or Qnil */
+    asdk_http_lease *lease;     /* shared_http's client, during #run (or an abandoned #run: see runner_free) */
     int initialised;
     int interrupted;            /* asdk_flag: set by the unblocking function */
     int running;
@@ -62,8 +63,10 @@ static void runner_free(void *p)
     int forked = r->initialised && r->pid != getpid();
     if (r->d) {
         if (forked) asdk_driver_forget_requests(r->d);
-        asdk_driver_free(r->d);
+        asdk_driver_free(r->d); /* cancels what is in flight: on a shared client, the lease keeps it alive */
     }
+    /* #run never finished (a dropped external Enumerator's fiber): the shared client becomes reusable */
+    asdk_http_lease_release(r->lease);
     if (!forked) asdk_http_free(r->own_http); /* a shared client has no transfer of ours left: #run's ensure cancels them */
     xfree(r);
 }
@@ -318,7 +321,8 @@ static VALUE run_ensure(VALUE self)
     /* without the GVL: a transfer still resolving its host name makes libcurl join its resolver thread */
     asdk_without_gvl_uninterruptible(cancel_requests_nogvl, r->d);
     if (!NIL_P(r->shared_http)) {
-        asdk_http_obj_release(r->shared_http);
+        asdk_http_lease_release(r->lease);
+        r->lease = NULL;
         r->http = NULL;
         asdk_driver_set_net(r->d, &asdk_net_curl, NULL);
     }
@@ -366,7 +370,7 @@ static VALUE runner_run(VALUE self)
     if (!rb_block_given_p()) rb_raise(rb_eArgError, "Runner#run needs a block");
     if (r->running) rb_raise(rb_eRuntimeError, "Runner#run is already running");
     if (!NIL_P(r->shared_http)) {
-        r->http = asdk_http_obj_acquire(r->shared_http); /* may raise: before running */
+        r->http = asdk_http_obj_acquire(r->shared_http, &r->lease); /* may raise: before running */
         asdk_driver_set_net(r->d, &asdk_net_curl, r->http);
     }
     r->running = 1;
