@@ -61,3 +61,26 @@ int asdk_without_gvl_poll(asdk_http *h, int timeout_ms, int *interrupted)
     if (interrupted) *interrupted = asdk_flag_get(&flag);
     return ran ? a.result : -1;
 }
+
+typedef struct {
+    void (*fn)(void *);
+    void *arg;
+    int ran;
+} plain_args;
+
+static void *run_plain(void *p)
+{
+    plain_args *a = p;
+    a->ran = 1;
+    a->fn(a->arg);
+    return NULL;
+}
+
+void asdk_without_gvl_uninterruptible(void (*fn)(void *), void *arg)
+{
+    plain_args a = { fn, arg, 0 };
+    /* No unblocking function: fn is short but may wait (libcurl joining a resolver thread). RB_NOGVL_INTR_FAIL: with
+     * an interrupt pending Ruby would raise before fn ran (and leak what fn frees); then it runs here, with the GVL. */
+    rb_nogvl(run_plain, &a, NULL, NULL, RB_NOGVL_INTR_FAIL);
+    if (!a.ran) fn(arg);
+}

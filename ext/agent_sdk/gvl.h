@@ -22,6 +22,12 @@ static inline int asdk_flag_get(int *f) { return __atomic_load_n(f, __ATOMIC_ACQ
 static inline void asdk_flag_set(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELEASE); }
 #else
 #error "agent_sdk needs GCC or Clang (__atomic builtins)"
+/* fn(arg) without the GVL and without an unblocking function, for cleanup that must not be interrupted but may
+ * wait (asdk_http_cancel of a transfer whose host name is being resolved: libcurl joins its resolver thread), so
+ * the other Ruby threads keep running meanwhile. fn must not touch Ruby objects. With an interrupt pending it runs
+ * with the GVL instead. */
+void asdk_without_gvl_uninterruptible(void (*fn)(void *), void *arg);
+
 #endif
 
 /* fn(arg) without the GVL. The unblocking function sets *interrupted (asdk_flag_set) and calls
@@ -33,5 +39,11 @@ int asdk_without_gvl(void *(*fn)(void *), void *arg, asdk_http *h, int *interrup
  * interrupt woke or skipped the poll. Returns what asdk_http_poll returned (the number of running requests), or -1
  * when the poll was skipped. */
 int asdk_without_gvl_poll(asdk_http *h, int timeout_ms, int *interrupted);
+
+/* fn(arg) without the GVL and without an unblocking function, for cleanup that must not be interrupted but may
+ * wait (asdk_http_cancel of a transfer whose host name is being resolved: libcurl joins its resolver thread), so
+ * the other Ruby threads keep running meanwhile. fn must not touch Ruby objects. With an interrupt pending it runs
+ * with the GVL instead. */
+void asdk_without_gvl_uninterruptible(void (*fn)(void *), void *arg);
 
 #endif

@@ -27,7 +27,33 @@ typedef struct {
     int busy;             /* a #post / #post_many, or a Native::Runner#run (asdk_http_obj_acquire), is running */
     int cancel_requested; /* #cancel was called during it */
     pid_t pid;            /* the process that created h: a forked child must neither use nor clean it up */
+    asdk_http_lease *lease; /* the last Runner's lease, or NULL */
 } http_obj;
+
+struct asdk_http_lease {
+    int refs;            /* the Native::HTTP and the runner */
+    int held;            /* the runner has not released it */
+    asdk_http *orphan;   /* the client, when the Native::HTTP was freed first: the last to let go frees it */
+    pid_t pid;
+};
+
+static int leased(const http_obj *o) { return o->lease && o->lease->held; }
+static int in_use(const http_obj *o) { return o->busy || leased(o); }
+
+static void lease_unref(asdk_http_lease *l)
+{
+    if (--l->refs) return;
+    if (l->orphan && l->pid == getpid()) asdk_http_free(l->orphan);
+    free(l);
+}
+
+static void drop_lease(http_obj *o)
+{
+    if (o->lease && !o->lease->held) {
+        lease_unref(o->lease);
+        o->lease = NULL;
+    }
+}
 
 /* One transfer's results, filled by the libcurl callbacks without the GVL. */
 typedef struct {
@@ -68,6 +94,13 @@ static void http_free(void *p)
     /* No transfer is outstanding: every call cancels its own in an ensure. In a forked child the handle is left
      * alone (its memory and descriptors stay until exit): cleaning it up would shut down the parent's TLS
      * sessions on the sockets both processes share. */
+    if (o->lease) {
+        if (o->lease->held) { /* a runner still uses the client: it frees it when it lets go */
+            o->lease->orphan = o->h;
+            o->h = NULL;
+        }
+        lease_unref(o->lease);
+    }
     if (o->pid == getpid()) asdk_http_free(o->h);
     xfree(o->ca_file);
     xfree(o->ca_path);
@@ -106,18 +139,24 @@ static http_obj *get_http(VALUE self)
     return o;
 }
 
-asdk_http *asdk_http_obj_acquire(VALUE self)
+asdk_http *asdk_http_obj_acquire(VALUE self, asdk_http_lease **out)
 {
     http_obj *o = get_http(self);
-    if (o->busy) rb_raise(rb_eRuntimeError, "Native::HTTP is already in use (one request or run at a time)");
-    o->busy = 1;
+    if (in_use(o)) rb_raise(rb_eRuntimeError, "Native::HTTP is already in use (one request or run at a time)");
+    drop_lease(o);
+    asdk_http_lease *l = malloc(sizeof *l);
+    if (!l) rb_raise(rb_eNoMemError, "Native::HTTP lease");
+    *l = (asdk_http_lease){ 2, 1, NULL, o->pid };
+    o->lease = *out = l;
     o->cancel_requested = 0;
     return o->h;
 }
 
-void asdk_http_obj_release(VALUE self)
+void asdk_http_lease_release(asdk_http_lease *l)
 {
-    ((http_obj *)rb_check_typeddata(self, &http_type))->busy = 0;
+    if (!l) return;
+    l->held = 0;
+    lease_unref(l);
 }
 
 static long seconds_to_ms(VALUE v, const char *name, long dflt)
@@ -163,7 +202,7 @@ static VALUE http_initialize(int argc, VALUE *argv, VALUE self)
     rb_scan_args(argc, argv, ":", &kw);
     rb_get_kwargs(kw, ids, 0, 7, v);
     http_obj *o = rb_check_typeddata(self, &http_type);
-    if (o->busy) rb_raise(rb_eRuntimeError, "Native::HTTP is in use");
+    if (in_use(o)) rb_raise(rb_eRuntimeError, "Native::HTTP is in use");
 
     long connect = seconds_to_ms(v[0], "connect_timeout", 10000);
     long idle = seconds_to_ms(v[1], "idle_timeout", 60000);
@@ -384,6 +423,14 @@ static long running(const call *c)
     return n;
 }
 
+/* Without the GVL (gvl.h): removing a transfer that is resolving its host name joins libcurl's resolver thread. */
+static void cancel_all(void *arg)
+{
+    call *c = arg;
+    for (long i = 0; i < c->n; i++)
+        if (c->x[i].req) asdk_http_cancel(c->x[i].req);
+}
+
 static VALUE call_run(VALUE arg)
 {
     call *c = (call *)arg;
@@ -396,8 +443,7 @@ static VALUE call_run(VALUE arg)
         rb_thread_check_ints(); /* Thread#kill / #raise / Timeout: raise here; call_cleanup cancels */
         if (c->stream) yield_pending(&c->x[0]);
         if (c->o->cancel_requested) {
-            for (long i = 0; i < c->n; i++)
-                if (c->x[i].req) asdk_http_cancel(c->x[i].req); /* on_done runs now */
+            asdk_without_gvl_uninterruptible(cancel_all, c); /* on_done runs now */
         }
     }
     if (c->single) return result_hash(&c->x[0], !c->stream);
@@ -409,8 +455,8 @@ static VALUE call_run(VALUE arg)
 static VALUE call_cleanup(VALUE arg)
 {
     call *c = (call *)arg;
+    if (c->x) asdk_without_gvl_uninterruptible(cancel_all, c); /* their on_done runs now */
     for (long i = 0; c->x && i < c->n; i++) {
-        if (c->x[i].req) asdk_http_cancel(c->x[i].req); /* its on_done runs now */
         asdk_buf_free(&c->x[i].body);
         asdk_buf_free(&c->x[i].heads);
     }
@@ -426,7 +472,7 @@ static VALUE call_cleanup(VALUE arg)
 static VALUE run_call(VALUE self, VALUE items, int single, int stream)
 {
     http_obj *o = get_http(self);
-    if (o->busy)
+    if (in_use(o))
         rb_raise(rb_eRuntimeError, "Native::HTTP is already running a request (one call at a time per instance: "
                                    "use #post_many or another instance, and no #post from inside its block)");
     call c = { self, o, items, RARRAY_LEN(items), NULL, NULL, stream, single };
@@ -473,7 +519,8 @@ static VALUE http_cancel(VALUE self)
 static VALUE http_close(VALUE self)
 {
     http_obj *o = rb_check_typeddata(self, &http_type);
-    if (o->busy) rb_raise(rb_eRuntimeError, "Native::HTTP#close while a request is running");
+    if (in_use(o)) rb_raise(rb_eRuntimeError, "Native::HTTP#close while a request is running");
+    drop_lease(o);
     if (o->pid == getpid()) asdk_http_free(o->h); /* see http_free */
     o->h = NULL;
     return Qnil;
@@ -494,13 +541,13 @@ static VALUE http_closed_p(VALUE self)
 static VALUE http_usable_p(VALUE self)
 {
     http_obj *o = rb_check_typeddata(self, &http_type);
-    return o->h && !o->busy && o->pid == getpid() ? Qtrue : Qfalse;
+    return o->h && !in_use(o) && o->pid == getpid() ? Qtrue : Qfalse;
 }
 
 /* busy? -> true while a request or a Runner#run uses it. */
 static VALUE http_busy_p(VALUE self)
 {
-    return ((http_obj *)rb_check_typeddata(self, &http_type))->busy ? Qtrue : Qfalse;
+    return in_use(rb_check_typeddata(self, &http_type)) ? Qtrue : Qfalse;
 }
 
 void asdk_init_http(VALUE mNative)

@@ -18,9 +18,8 @@
 #define ASDK_HTTP_EPOLL 1
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#else
-#include <poll.h>
 #endif
+#include <poll.h>
 
 #include "asdk_buf.h"
 
@@ -904,6 +903,13 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
     }
     h->in_poll = 0;
     return h->live;
+}
+
+void asdk_http_wait_wakeup(asdk_http *h, int timeout_ms)
+{
+    if (!h || h->in_poll) return;
+    struct pollfd p = { h->wake_rd, POLLIN, 0 };
+    if (poll(&p, 1, timeout_ms) > 0) drain_wakeups(h);
 }
 
 void asdk_http_wakeup(asdk_http *h)

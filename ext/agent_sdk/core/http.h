@@ -123,6 +123,10 @@ void asdk_http_cancel(asdk_http_req *r);
  * the callbacks: it is what runs without Ruby's GVL. */
 int asdk_http_poll(asdk_http *h, int timeout_ms);
 
+/* With nothing in flight (asdk_http_poll returned 0): waits up to timeout_ms for asdk_http_wakeup only — no busy
+ * loop while a driver sleeps before a retry. Returns at once when a wakeup is pending. */
+void asdk_http_wait_wakeup(asdk_http *h, int timeout_ms);
+
 /* Makes a current or the next asdk_http_poll on h return promptly. The ONLY function that may be called from
  * any thread (an unblocking function, a canceller), as long as h is alive. */
 void asdk_http_wakeup(asdk_http *h);
