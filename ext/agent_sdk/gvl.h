@@ -31,7 +31,7 @@ void asdk_without_gvl_uninterruptible(void (*fn)(void *), void *arg);
 #endif
 
 /* fn(arg) without the GVL. The unblocking function sets *interrupted (asdk_flag_set) and calls
- * asdk_http_wakeup(h): fn must wait only in asdk_http_poll(h, …) and return once asdk_flag_get(interrupted) is
+ * asdk_http_wakeup(h): fn must wait only in asdk_http_poll(h, …) or asdk_http_wait_wakeup(h, …) and return once asdk_flag_get(interrupted) is
  * set. With an interrupt already pending fn does not run and *interrupted is set. Returns 1 when fn ran. */
 int asdk_without_gvl(void *(*fn)(void *), void *arg, asdk_http *h, int *interrupted);
 
