@@ -141,6 +141,21 @@ RSpec.describe "Native::Runner faults" do
     end
   end
 
+  it "stores the rest of a turn whose first message's block raised, and a cancel result when the block breaks out" do
+    Dir.mktmpdir do |dir|
+      SDK::Testing::FakeServer.open([answer("It has shipped."), answer("two")]) do |server|
+        expect do
+          SDK.query("hi", **options(server.base_url, session_store: dir)) { |m| raise "consumer failed" if m.assistant? }
+        end.to raise_error(RuntimeError, "consumer failed") # the result line came with the assistant's, undelivered
+        SDK.query("again", **options(server.base_url, session_store: dir)) { |m| break if m.init? }
+        files = Dir[File.join(dir, "*.jsonl")].map { |f| File.readlines(f).map { |l| JSON.parse(l) } }
+        shapes = files.map { |lines| lines.map { |l| [l["type"], l["subtype"]].compact.join(":") } }
+        expect(shapes).to contain_exactly(%w[user system:init assistant result:success],
+                                          %w[user system:init result:error_cancelled])
+      end
+    end
+  end
+
   it "releases a shared Native::HTTP when an external Enumerator is dropped half-way and collected" do
     SDK::Testing::FakeServer.open([{ text: "slow", delay: 30 }]) do |server|
       opts = SDK::Options.new(**options(server.base_url))
@@ -203,20 +218,23 @@ RSpec.describe "Native::Runner faults" do
                                                api_key: "k", session_store: :memory, max_retries: 0)
         stamps = []
         ticker = Thread.new { loop { stamps << Process.clock_gettime(Process::CLOCK_MONOTONIC); sleep 0.01 } }
-        Thread.new { sleep 0.5; q.cancel }
+        cancelled_at = nil
+        Thread.new { sleep 0.5; cancelled_at = Process.clock_gettime(Process::CLOCK_MONOTONIC); q.cancel }
         result = nil
         q.each { |m| result = m }
+        ended = Process.clock_gettime(Process::CLOCK_MONOTONIC) - cancelled_at
         sleep 0.1
         ticker.kill
         gap = stamps.each_cons(2).map { |a, b| b - a }.max
-        puts "\#{result.subtype} \#{gap.round(3)}"
+        puts "\#{result.subtype} \#{gap.round(3)} \#{ended.round(3)}"
       RUBY
       lib = File.expand_path("../lib", __dir__)
       out, status = Open3.capture2({ "LD_PRELOAD" => shim }, RbConfig.ruby, "-I", lib, "-e", code)
       expect(status).to be_success
-      subtype, gap = out.split
+      subtype, gap, ended = out.split
       expect(subtype).to eq("error_cancelled")
       expect(gap.to_f).to be < 1.0 # the whole remaining resolution (~2.5 s) when the GVL was held
+      expect(ended.to_f).to be < 1.0 # the run ends at once: the resolver thread is detached (CURLOPT_QUICK_EXIT)
     end
   end
 end

@@ -202,7 +202,8 @@ RSpec.describe "fault matrix: transport :api", fault: true do
     end
 
     it "a malformed OpenAI chunk" do
-      o = run_case([{ raw: ["data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":5}}]}\n\n", "data: [DONE]\n\n"] }],
+      o = run_case([{ raw: ["data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"\n\n", "data: [DONE]\n\n"] }],
                    provider: :openai, model: "gpt-4o-mini", tools: [])
       expect_failure(o, /could not read the response/)
     end

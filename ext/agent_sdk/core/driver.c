@@ -159,7 +159,8 @@ static asdk_net_status net_of(asdk_http_error e)
 
 /* Replaces every occurrence of a secret request header's value (x-api-key, authorization — also the token after
  * "Bearer " —, api-key) in the error body with [REDACTED]: some gateways echo the request back. */
-static void redact_body(asdk_drun *s)
+/* Replaces the values of the request's credential headers in b (an error body, an error event's message). */
+static void redact(asdk_drun *s, asdk_buf *b)
 {
     static const char *const secret[] = { "x-api-key", "authorization", "proxy-authorization", "api-key" };
     static const char mark[] = "[REDACTED]";
@@ -184,7 +185,6 @@ static void redact_body(asdk_drun *s)
             }
             size_t vlen = strlen(v);
             if (vlen < 8) continue; /* not a key: too short to be one, too common to replace */
-            asdk_buf *b = &s->error_body;
             for (size_t i = 0; b->len >= vlen && i <= b->len - vlen;) {
                 if (memcmp(b->ptr + i, v, vlen)) {
                     i++;
@@ -226,6 +226,7 @@ static void on_done(void *ud, const asdk_http_result *res)
                                                              s->error_body.len);
         if (st == ASDK_ASM_OK || st == ASDK_ASM_ABORTED) {
             s->turn.began |= s->began;
+            redact(s, &s->turn.error_message); /* an error event after the 200 may echo the key too */
             in.turn = &s->turn;
         } else {
             const asdk_asm_error *e = asdk_stream_error(&s->stream);
@@ -234,13 +235,14 @@ static void on_done(void *ud, const asdk_http_result *res)
             in.net_message = protocol_message;
         }
     } else if (in.net == ASDK_NET_OK) {
-        redact_body(s);
+        redact(s, &s->error_body);
         in.error_body = s->error_body.ptr;
         in.error_body_len = s->error_body.len;
     }
-    if (in.net != ASDK_NET_OK && s->began) {
-        /* Text had begun streaming: the loop must know, so the retried turn is not streamed twice. */
-        s->turn.began = 1;
+    if (in.net != ASDK_NET_OK && s->status >= 200 && s->status < 300) {
+        /* A 2xx attempt that broke or was refused: the loop bills the usage it reported (message_start's), and when
+         * text had begun streaming it does not stream the retried turn twice. */
+        s->turn.began |= s->began;
         s->turn.complete = 0;
         in.turn = &s->turn;
     }

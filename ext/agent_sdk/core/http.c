@@ -690,6 +690,12 @@ asdk_http_req *asdk_http_start(asdk_http *h, const asdk_http_opts *o, const asdk
     SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+#if LIBCURL_VERSION_NUM >= 0x075700 /* 7.87.0 */
+    /* A transfer removed while its name is being resolved detaches the resolver thread instead of joining it, so
+     * a cancel (Runner#cancel, Thread#kill, Timeout) returns at once rather than when getaddrinfo does. The detached
+     * thread frees what it holds when getaddrinfo returns. */
+    SET(CURLOPT_QUICK_EXIT, 1L);
+#endif
     if (o->connect_timeout_ms > 0) SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     if (o->total_timeout_ms > 0) SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
     SET(CURLOPT_HEADERFUNCTION, header_cb);

@@ -147,13 +147,13 @@ module RubyLLM
           when :tools then run.run_tools(payload)
           end
         end
-      rescue Exception # rubocop:disable Lint/RescueException -- re-raised: Interrupt, Thread#kill and Timeout too
-        store_undelivered(runner, runs)
-        raise
+        completed = true
+      ensure
+        store_undelivered(runner, runs) unless completed
       end
 
-      # The block raised (or the thread was interrupted): every run still going is ended with error_cancelled and
-      # the lines not yet delivered — that result included — still go to each session store.
+      # The block raised or broke out, or the thread was killed or interrupted: every run still going is ended with
+      # error_cancelled and the lines not yet delivered — that result included — still go to each session store.
       def self.store_undelivered(runner, runs)
         runner.drain { |id, line| runs[id].store.append(runs[id].session_id, line) }
       rescue StandardError
