@@ -13,6 +13,8 @@ module RubyLLM
     class CLI
       ENTRYPOINT = "sdk-rb"
       READ_CHUNK = 64 * 1024
+      # Environment variables whose values are redacted from the CLI's stderr (errors, on_stderr:).
+      SECRET_ENV = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.freeze
 
       class << self
         # The path of the `claude` executable: cli_path, then PATH, the project-local npm install, common places.
@@ -75,7 +77,8 @@ module RubyLLM
         return self if @child
 
         @reader = Native::LineReader.new(options.max_buffer_size)
-        @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr)
+        @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
+                                  redact: secrets)
         @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config },
                                        timeout: options.control_timeout)
         self
@@ -90,14 +93,13 @@ module RubyLLM
                    "message" => { "role" => "user", "content" => prompt })
       end
 
-      # Yields raw lines (or error Messages from the framer) until a result line, which is yielded last.
+      # Yields raw lines (or error Messages from the framer) until a result line, which is yielded last. A CLI that
+      # ends before its result, whatever its exit status, raises ProcessError (after the lines it did send).
       def each_line
         loop do
           item = next_data_item
-          if item == :eof
-            raise_for_exit
-            return
-          end
+          raise_for_exit("without a result") if item == :eof
+
           yield item
           return if item.is_a?(String) && Native.peek_type(item) == "result"
         end
@@ -116,7 +118,7 @@ module RubyLLM
         send_control("subtype" => "set_model", "model" => model)
       end
 
-      # Close stdin → TERM → KILL, and reap.
+      # Close stdin → TERM → KILL, and reap (in a forked copy of this process: only drop the copies of the pipes).
       def close
         child = @child
         return unless child
@@ -173,6 +175,13 @@ module RubyLLM
         { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(options.env)
       end
 
+      # The keys the CLI gets (inherited or from env:), so that its stderr never carries them into an error or a log.
+      def secrets
+        ENV.to_h.merge(options.env).filter_map do |name, value|
+          value if name.to_s.match?(SECRET_ENV) && value.is_a?(String) && value.size >= 8
+        end
+      end
+
       def hooks_config
         return nil if options.hooks.empty?
 
@@ -189,7 +198,7 @@ module RubyLLM
         line = "#{JSON.generate(hash)}\n"
         @write_mutex.synchronize { @child.write(line) }
       rescue CLIConnectionError
-        raise_for_exit if @child.wait(1) # a CLI that died says why (exit code, stderr); else the pipe error stands
+        raise_for_exit("before reading what was sent") if @child.owned? && @child.wait(1) # a CLI that died says why
         raise
       end
 
@@ -212,10 +221,7 @@ module RubyLLM
         deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
         loop do
           item = next_item(deadline)
-          if item == :eof
-            raise_for_exit
-            raise CLIConnectionError, "the CLI closed its output before answering #{request["subtype"]}"
-          end
+          raise_for_exit("before answering #{request["subtype"]}") if item == :eof
           next @deferred << item unless item.is_a?(String)
 
           case Native.peek_type(item)
@@ -280,29 +286,36 @@ module RubyLLM
         end
       end
 
+      # The next chunk of stdout, nil at its end. The end is EOF, or the CLI's exit once the pipe is drained: a
+      # grandchild that inherited stdout must not keep us waiting for a CLI that is gone.
       def read_chunk(deadline)
         io = @child.stdout
-        if deadline
-          remaining = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
-          raise ControlTimeoutError, "the CLI did not answer the control request in time" if remaining <= 0
-          raise ControlTimeoutError, "the CLI did not answer the control request in time" unless io.wait_readable(remaining)
-        end
-        io.readpartial(READ_CHUNK)
+        timeout = deadline && deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        ready, = IO.select([io, @child.exit_io], nil, nil, timeout) unless timeout && timeout <= 0
+        raise ControlTimeoutError, "the CLI did not answer the control request in time" unless ready
+        return io.readpartial(READ_CHUNK) if ready.include?(io)
+
+        chunk = io.read_nonblock(READ_CHUNK, exception: false) # exited: what it wrote is in the pipe already
+        chunk.is_a?(String) ? chunk : nil
       rescue EOFError
         nil
       rescue IOError => e
         raise CLIConnectionError, "CLI output closed: #{e.message}"
       end
 
-      def raise_for_exit
+      # The CLI ended (EOF on stdout, or its exit) where it should not have: ProcessError with its exit code and the
+      # tail of its stderr, exit status 0 included — a run has a result or an error, never a silent end.
+      def raise_for_exit(what)
         status = @child.wait(options.close_timeout)
         stderr = @child.stderr_output
-        if status.nil?
-          raise CLIConnectionError, "the CLI closed its output but did not exit"
-        elsif !status.success?
-          code = status.exitstatus || (status.termsig && -status.termsig)
-          raise ProcessError.new("Claude Code CLI exited with status #{code}", exit_code: code, stderr: stderr)
-        end
+        raise CLIConnectionError, "the CLI closed its output but did not exit" if status.nil? && !@child.exited?
+
+        code = status && (status.exitstatus || -status.termsig)
+        how = if status.nil? then "its exit status was collected by another Process.wait"
+              elsif status.signaled? then "killed by SIG#{Signal.signame(status.termsig)}"
+              else "exit status #{code}"
+              end
+        raise ProcessError.new("Claude Code CLI exited #{what} (#{how})", exit_code: code, stderr: stderr)
       end
 
       def handle_control_request(line)
