@@ -1,0 +1,23 @@
+# frozen_string_literal: true
+
+# The RSpec suite under memory checkers (see rakelib/sanitize/runner.rb). SPEC="spec/sse_spec.rb spec/http_*_spec.rb"
+# picks spec files (default: all). Each task fails when a spec fails or a checker reports against our C code.
+require_relative "sanitize/runner"
+
+namespace :sanitize do
+  desc "Build the extension with ASan/UBSan into tmp/sanitize/asan (lib/agent_sdk/agent_sdk.so is left alone)"
+  task(:build_asan) { SanitizeRunner.build_asan }
+
+  desc "Run the specs (SPEC=files/globs, default all) against the ASan/UBSan build, leak checks on for our code"
+  task(asan: :build_asan) { SanitizeRunner.run_asan(ENV.fetch("SPEC", nil)) }
+
+  desc "Run the specs (SPEC=files/globs, default all) under valgrind memcheck: slow, pick a few files"
+  task(valgrind: :compile) { SanitizeRunner.run_valgrind(ENV.fetch("SPEC", nil)) }
+
+  desc "The long campaign: the whole suite under ASan/UBSan and under valgrind, then every fuzz driver longer"
+  task campaign: %i[compile build_asan] do
+    SanitizeRunner.run_asan(nil)
+    SanitizeRunner.run_valgrind(nil)
+    sh "bin/reliability", "--fuzz-runs", ENV.fetch("FUZZ_RUNS", "1000000"), "--only", "fuzz"
+  end
+end
