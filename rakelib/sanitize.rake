@@ -14,13 +14,13 @@ namespace :sanitize do
   desc "Run the specs (SPEC=files/globs, default all) under valgrind memcheck: slow, pick a few files"
   task(valgrind: :compile) { SanitizeRunner.run_valgrind(ENV.fetch("SPEC", nil)) }
 
-  desc "What CI runs: a few spec files under ASan/UBSan, two under valgrind (SanitizeRunner::CI_*)"
+  desc "What CI runs: a few spec files under ASan/UBSan, three under valgrind (SanitizeRunner::CI_*)"
   task ci: %i[compile build_asan] do
     SanitizeRunner.run_asan(ENV.fetch("SPEC_ASAN", SanitizeRunner::CI_ASAN))
     SanitizeRunner.run_valgrind(ENV.fetch("SPEC_VALGRIND", SanitizeRunner::CI_VALGRIND))
   end
 
-  desc "The long campaign: the whole suite under ASan/UBSan and under valgrind, then every fuzz driver longer"
+  desc "The long campaign (bin/reliability --campaign): whole suite under ASan/UBSan and valgrind, fuzz 1M inputs a driver"
   task :campaign do
     # bin/reliability runs every part (the whole suite under each checker, the fuzz drivers 1,000,000 inputs each,
     # the fault and property specs) and writes the figures to docs/RELIABILITY.md.
