@@ -22,19 +22,6 @@
 #define MAX_REQS 64
 #define MAX_POLLS 4000
 
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} bytes;
-
-static unsigned take(bytes *b, unsigned mod)
-{
-    if (!b->n || !mod) return 0;
-    unsigned v = b->p[0];
-    b->p++, b->n--;
-    return v % mod;
-}
-
 static const char *const bodies[] = {
     /* 0: Anthropic text */
     "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":"

@@ -18,19 +18,6 @@
 #include "loop.h"
 
 typedef struct {
-    const uint8_t *p;
-    size_t n;
-} bytes;
-
-static unsigned take(bytes *b, unsigned mod)
-{
-    if (!b->n || !mod) return 0;
-    unsigned v = b->p[0];
-    b->p++, b->n--;
-    return v % mod;
-}
-
-typedef struct {
     int lines, results;
     int64_t clock;
 } sink;

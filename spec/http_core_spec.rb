@@ -19,13 +19,6 @@ RSpec.describe "core/http.c on its own (C test under ASan/UBSan)" do
     "stall" => { text: "never", fault: :stall }
   }.freeze
 
-  def closed_port
-    s = TCPServer.new("127.0.0.1", 0)
-    s.local_address.ip_port
-  ensure
-    s&.close
-  end
-
   it "passes" do
     cc = ENV.fetch("CC", "gcc")
     curl = `pkg-config --cflags --libs libcurl 2>/dev/null`.split

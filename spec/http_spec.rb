@@ -56,13 +56,6 @@ RSpec.describe RubyLLM::AgentSDK::Native::HTTP do
     yield
   end
 
-  def closed_port
-    s = TCPServer.new("127.0.0.1", 0)
-    port = s.local_address.ip_port
-    s.close
-    port
-  end
-
   describe "streaming" do
     let(:words) { Array.new(12) { |i| "word#{i}✓ " }.join }
     let(:turns) { [{ text: words, chunk_delay: 0.02 }] }

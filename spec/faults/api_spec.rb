@@ -32,13 +32,6 @@ RSpec.describe "fault matrix: transport :api", fault: true do
     end
   end
 
-  def closed_port
-    s = TCPServer.new("127.0.0.1", 0)
-    s.local_address.ip_port
-  ensure
-    s&.close
-  end
-
   # Runs one query against a FakeServer scripted with turns; fails the example when it is not over within bound s.
   def run_case(turns, bound: 15, base_url: nil, **options)
     store = SDK::SessionStore::Memory.new

@@ -88,34 +88,30 @@ RSpec.describe "CLI transport faults" do
   end
 
   describe "the CLI dies mid-stream" do
-    it "by SIGSEGV: ProcessError with the signal, after the lines it sent", fault: true do
-      outcome = fault("segv")
+    # A CLI that ends before its result: ProcessError with its exit code and stderr tail, after the lines it sent.
+    def expect_process_error(outcome, exit_code:, stderr:, message: nil)
       expect(outcome.error).to be_a(SDK::ProcessError)
-      expect(outcome.error.exit_code).to eq(-Signal.list.fetch("SEGV"))
-      expect(outcome.error.message).to include("without a result (killed by SIGSEGV)")
-      expect(outcome.error.stderr).to include("ANTHROPIC_API_KEY=[REDACTED]")
+      expect(outcome.error.exit_code).to eq(exit_code)
+      expect(outcome.error.message).to include(message) if message
+      expect(outcome.error.stderr).to include(stderr)
       expect_transcript(outcome)
       expect_clean(outcome)
+    end
+
+    it "by SIGSEGV: ProcessError with the signal, after the lines it sent", fault: true do
+      expect_process_error(fault("segv"), exit_code: -Signal.list.fetch("SEGV"), stderr: "ANTHROPIC_API_KEY=[REDACTED]",
+                                          message: "without a result (killed by SIGSEGV)")
     end
 
     it "with exit 1: ProcessError with the exit code and the stderr tail", fault: true do
       outcome = fault("exit1")
-      expect(outcome.error).to be_a(SDK::ProcessError)
-      expect(outcome.error.exit_code).to eq(1)
-      expect(outcome.error.stderr).to include("fatal: something broke")
       expect(outcome.stderr).to include("fatal: something broke", "debug: ANTHROPIC_API_KEY=[REDACTED]")
-      expect_transcript(outcome)
-      expect_clean(outcome)
+      expect_process_error(outcome, exit_code: 1, stderr: "fatal: something broke")
     end
 
     it "with exit 0 and no result (defect 11): ProcessError 'exited without a result', exit code 0", fault: true do
-      outcome = fault("no_result")
-      expect(outcome.error).to be_a(SDK::ProcessError)
-      expect(outcome.error.exit_code).to eq(0)
-      expect(outcome.error.message).to include("exited without a result (exit status 0)")
-      expect(outcome.error.stderr).to include("stopping early")
-      expect_transcript(outcome)
-      expect_clean(outcome)
+      expect_process_error(fault("no_result"), exit_code: 0, stderr: "stopping early",
+                                               message: "exited without a result (exit status 0)")
     end
   end
 
