@@ -4,6 +4,7 @@ require "json"
 require_relative "agent_sdk/version"
 require_relative "agent_sdk/redaction"
 require_relative "agent_sdk/errors"
+require_relative "agent_sdk/configuration"
 require "agent_sdk/agent_sdk"
 require_relative "agent_sdk/message"
 require_relative "agent_sdk/hooks"
@@ -28,7 +29,7 @@ module RubyLLM
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.
     # Options are validated before anything starts (ArgumentError names the valid ones).
     def self.query(prompt, **options, &block)
-      run = Query.new(prompt, Options.new(**options))
+      run = Query.new(prompt, Options.build(**options))
       return run.to_enum unless block
 
       run.each(&block)
@@ -42,7 +43,7 @@ module RubyLLM
       raise ArgumentError, "query_all needs a block" unless block
       raise ArgumentError, "jobs must be an Array of {prompt:, **options}" unless jobs.is_a?(Array) && jobs.all?(Hash)
 
-      base = Options.new(transport: :api, **shared)
+      base = Options.build(transport: :api, **shared)
       runs = jobs.map do |job|
         prompt = job.fetch(:prompt) { raise ArgumentError, "every job needs a prompt:" }
         raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?

@@ -28,7 +28,7 @@ module RubyLLM
       end
 
       def initialize(**options)
-        @options = Options.new(**options)
+        @options = Options.build(**options)
         @mutex = Mutex.new
         if api?
           @session_id = @options.resume

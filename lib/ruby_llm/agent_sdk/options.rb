@@ -68,6 +68,12 @@ module RubyLLM
         freeze
       end
 
+      # Options over the app's defaults (RubyLLM::AgentSDK.configure / config.agent_sdk): what query, query_all and
+      # Client use. Given options win; Options.new alone applies no configuration.
+      def self.build(**options)
+        new(**AgentSDK.config.query_defaults.merge(options))
+      end
+
       def to_h = @values.dup
 
       # A copy with some values replaced, each validated as by new.

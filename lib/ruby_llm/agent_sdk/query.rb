@@ -12,7 +12,7 @@ module RubyLLM
         raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?
         raise ArgumentError, "pass options as keywords or one Options, not both" if options && !kwargs.empty?
 
-        @options = options || Options.new(**kwargs)
+        @options = options || Options.build(**kwargs)
         @prompt = prompt
         @transport = @options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options)
       end

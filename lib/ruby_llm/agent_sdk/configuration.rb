@@ -1,0 +1,62 @@
+# frozen_string_literal: true
+
+module RubyLLM
+  module AgentSDK
+    # App-wide defaults: `RubyLLM::AgentSDK.configure { |c| c.model = "claude-sonnet-4-5" }`, or in a Rails app
+    # `config.agent_sdk.model = …` (the same object). Query options given to a call win over these.
+    class Configuration
+      # The query options a configuration supplies defaults for; `query_options` takes any other.
+      QUERY_KEYS = %i[transport model max_turns max_budget_usd tools].freeze
+
+      DEFAULTS = {
+        transport: nil, model: nil, max_turns: nil, max_budget_usd: nil, tools: [].freeze, query_options: {}.freeze,
+        queue_name: :agents, max_running_per_user: 5, max_running: 50, cap_retry_wait: 10,
+        message_partial: "agent_sessions/message", status_partial: "agent_sessions/status",
+        heartbeat_interval: 10, delta_interval: 0.1, job_attempts: 5, executor: nil, logger: nil
+      }.freeze
+
+      attr_accessor(*DEFAULTS.keys)
+
+      def initialize
+        reset!
+      end
+
+      # Back to the defaults (for tests).
+      def reset!
+        DEFAULTS.each { |key, value| public_send(:"#{key}=", value.dup) }
+        self
+      end
+
+      # The defaults this configuration gives RubyLLM::AgentSDK.query: the keys above that are set, then query_options.
+      def query_defaults
+        defaults = QUERY_KEYS.each_with_object({}) do |key, hash|
+          value = public_send(key)
+          hash[key] = value unless value.nil? || (key == :tools && value.empty?)
+        end
+        defaults.merge(query_options.to_h.transform_keys(&:to_sym))
+      end
+
+      # Runs a callback that runs outside the caller's thread (a tool's own thread) inside the executor when one is
+      # set — the Rails executor, so it gets its own connection, query cache and reloading lock, and returns them.
+      def wrap_callback(&block)
+        executor ? executor.wrap(&block) : yield
+      end
+
+      def inspect
+        "#<#{self.class.name} #{DEFAULTS.keys.map { |k| "#{k}=#{public_send(k).inspect}" }.join(' ')}>"
+      end
+    end
+
+    class << self
+      def config
+        @config ||= Configuration.new
+      end
+
+      # RubyLLM::AgentSDK.configure { |config| config.max_budget_usd = 1.0 }
+      def configure
+        yield config
+        config
+      end
+    end
+  end
+end
