@@ -25,6 +25,21 @@ module RubyLLM
   # Run LLM agents from Ruby: RubyLLM::AgentSDK.query(prompt, **options) { |message| … }
   module AgentSDK
     autoload :Testing, "ruby_llm/agent_sdk/testing"
+    autoload :Broadcaster, "ruby_llm/agent_sdk/broadcaster"
+
+    # The Rails layer: loaded on first use, so a plain `require "agent_sdk"` loads no Rails code.
+    module ActiveRecord
+      autoload :Claim, "ruby_llm/agent_sdk/active_record/claim"
+      autoload :SessionRecord, "ruby_llm/agent_sdk/active_record/session_record"
+      autoload :MessageRecord, "ruby_llm/agent_sdk/active_record/message_record"
+      autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
+      autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
+    end
+
+    module ActiveJob
+      autoload :SessionJob, "ruby_llm/agent_sdk/active_job/session_job"
+      autoload :Heartbeat, "ruby_llm/agent_sdk/active_job/heartbeat"
+    end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.
     # Options are validated before anything starts (ArgumentError names the valid ones).
@@ -62,3 +77,5 @@ module RubyLLM
     end
   end
 end
+
+require_relative "agent_sdk/rails/railtie" if defined?(::Rails::Railtie)

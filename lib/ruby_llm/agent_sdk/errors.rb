@@ -45,5 +45,20 @@ module RubyLLM
 
     # A control request (initialize, interrupt, …) got no answer in time.
     class ControlTimeoutError < Error; end
+
+    # A run ended by a failure that may pass if the run is tried again: an `:api` result whose `api_error` is
+    # retriable (429, 5xx, overloaded, a connection that failed) after the loop's own retries. Raised by the Rails
+    # job (ActiveJob::SessionJob) so the backend's retry applies; `result` is the result Message.
+    class TransientError < Error
+      attr_reader :result
+
+      def initialize(message = nil, result: nil)
+        @result = result
+        super(message)
+      end
+    end
+
+    # run!, resume! or cancel! on a session in a status that does not allow it (running, or no conversation yet).
+    class SessionStateError < Error; end
   end
 end

@@ -1,0 +1,167 @@
+# frozen_string_literal: true
+
+require "active_support/concern"
+require "socket"
+
+module RubyLLM
+  module AgentSDK
+    module ActiveJob
+      # The app's AgentJob (rails g agent_sdk:install):
+      #
+      #   class AgentJob < ApplicationJob
+      #     include RubyLLM::AgentSDK::ActiveJob::SessionJob
+      #     queue_as :agents
+      #
+      #     def build_options(session) = { cwd: Rails.root.to_s, allowed_tools: %w[Read Glob Grep] }
+      #   end
+      #
+      #   AgentJob.perform_later(session.id, "Summarise the open tickets")   # or session.run! / session.resume!
+      #
+      # One run: claim the session (or return: another worker has it; over a cap: enqueue again later) → options from
+      # config.agent_sdk, the session and build_options → query → each message recorded (row and totals in one
+      # transaction) before the next one is read, then broadcast → the final status from the result (a stream that
+      # ends without one is a failure too). An exception marks the session failed with its class and a scrubbed
+      # message and goes on up, so retry_on / discard_on below (and the backend) apply. The claim is given back on
+      # every way out.
+      module SessionJob
+        extend ActiveSupport::Concern
+
+        # A run that may succeed if tried again: the API after the loop's retries, a CLI that died or stopped answering.
+        RETRIABLE = [TransientError, ProcessError, CLIConnectionError, ControlTimeoutError].freeze
+        # What can never succeed as it is: bad options, no CLI, a session in the wrong state, strict-parsing refusals.
+        DISCARDED = [ArgumentError, CLINotFoundError, SessionStateError, JSONDecodeError].freeze
+        # The CLI reports an API that failed after its own retries as a result with is_error: true and this text.
+        CLI_TRANSIENT = /\bAPI Error: (?:429|5\d\d)\b|overloaded|Connection error|timed? ?out/i.freeze
+
+        included do
+          class_attribute :agent_session_class_name, default: "AgentSession"
+
+          queue_as { AgentSDK.config.queue_name }
+          discard_on(*DISCARDED)
+          retry_on(*RETRIABLE, attempts: AgentSDK.config.job_attempts,
+                               wait: ->(executions) { [(executions**4) + 2, AgentSDK.config.retry_wait_cap].min })
+        end
+
+        class_methods do
+          def agent_session_class
+            agent_session_class_name.constantize
+          end
+        end
+
+        def perform(session_id, prompt = nil, resume: false)
+          session_class = self.class.agent_session_class
+          config = AgentSDK.config
+          token = "#{Socket.gethostname}:#{Process.pid}:#{job_id}"
+          case session_class.claim(session_id, token: token, per_user: config.max_running_per_user, global: config.max_running)
+          when :claimed
+            session = session_class.find(session_id)
+            run_session(session, prompt.presence || session.prompt, resume, token)
+          when :over_cap
+            AgentSDK.logger.info("agent_sdk: session #{session_id} is over a running cap; again in #{config.cap_retry_wait} s")
+            self.class.set(wait: config.cap_retry_wait).perform_later(session_id, prompt, resume: resume)
+          else
+            AgentSDK.logger.info("agent_sdk: session #{session_id} not run: it is #{session_class.unscoped.where(id: session_id).pick(:status) || 'gone'}")
+          end
+          nil
+        end
+
+        # Options for this app's runs (any RubyLLM::AgentSDK.query option), over config.agent_sdk's and the session's.
+        def build_options(_session)
+          {}
+        end
+
+        private
+
+        def run_session(session, prompt, resume, token)
+          recorder = ActiveRecord::Recorder.new(session)
+          broadcaster = Broadcaster.new(session)
+          broadcaster.status
+          options = agent_options(session, resume, recorder)
+          recorder.record_prompt(prompt) unless options.transport == :api # the :api loop stores its own prompt line
+          query = Query.new(prompt, options)
+          @agent_stop = nil
+          heartbeat = Heartbeat.start(session, token: token, interval: AgentSDK.config.heartbeat_interval) do |reason|
+            @agent_stop ||= reason
+            query.cancel
+          end
+          result = stream(session, query, recorder, broadcaster)
+          finish(session, token, result, broadcaster)
+        rescue Exception => e # rubocop:disable Lint/RescueException -- every way out leaves a status, then re-raises
+          abort_run(session, token, e, broadcaster) unless e.is_a?(TransientError) && e.result
+          raise
+        ensure
+          heartbeat&.stop
+        end
+
+        def stream(session, query, recorder, broadcaster)
+          result = nil
+          query.each do |message|
+            next broadcaster.delta(message) if message.stream_event?
+
+            broadcaster.message(recorder.record(message))
+            result = message if message.result?
+            if @agent_stop.nil? && session.cancel_requested?
+              @agent_stop = :cancelled
+              query.cancel
+            end
+          end
+          result
+        end
+
+        def agent_options(session, resume, recorder)
+          given = {}
+          given[:model] = session.model_id if session.model_id.present?
+          given[:transport] = session.transport.to_sym if session.transport.present?
+          options = Options.build(**given, **build_options(session).to_h.transform_keys(&:to_sym))
+          options = options.with(resume: session.claude_session_id) if resume && session.claude_session_id.present?
+          options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder)) if options.transport == :api
+          session.update_columns(transport: options.transport.to_s) if session.transport != options.transport.to_s
+          options
+        end
+
+        def finish(session, token, result, broadcaster)
+          attributes = final_attributes(result)
+          session.class.release(session.id, token: token, attributes: attributes)
+          broadcaster.status if session.reload
+          return unless attributes[:status] == "failed" && transient?(result)
+
+          raise TransientError.new("session #{session.id}: #{result.content}", result: result)
+        end
+
+        def final_attributes(result)
+          if @agent_stop == :cancelled
+            { status: "cancelled" }
+          elsif @agent_stop == :lost
+            { status: "failed", failure_reason: "claim_lost", error_message: "another worker took the session over" }
+          elsif result.nil?
+            { status: "failed", failure_reason: "no_result", error_message: "the stream ended without a result" }
+          elsif result.error?
+            reason = result.subtype.nil? || result.subtype == "success" ? "api_error" : result.subtype
+            { status: "failed", failure_reason: reason, error_message: result.content && Redaction.text(result.content) }
+          else
+            { status: "completed" }
+          end
+        end
+
+        def transient?(result)
+          return false unless result
+
+          api_error = result["api_error"]
+          return api_error["retriable"] == true if api_error.is_a?(Hash)
+
+          result.subtype == "success" && result.is_error == true && CLI_TRANSIENT.match?(result.content.to_s)
+        end
+
+        def abort_run(session, token, error, broadcaster)
+          reason = error.is_a?(StandardError) ? error.class.name : "interrupted"
+          message = Redaction.text("#{error.class}: #{error.message}")[0, 4000]
+          released = session.class.release(session.id, token: token, attributes: { status: "failed", failure_reason: reason,
+                                                                                  error_message: message })
+          broadcaster&.status if released && session.reload
+        rescue StandardError => e
+          AgentSDK.logger.error(Redaction.text("agent_sdk: could not mark session #{session.id} failed: #{e.class}: #{e.message}"))
+        end
+      end
+    end
+  end
+end

@@ -1,0 +1,80 @@
+# frozen_string_literal: true
+
+require "zlib"
+
+module RubyLLM
+  module AgentSDK
+    module ActiveRecord
+      # Exactly one worker runs a session at a time, across processes and machines: a worker takes a session with one
+      # conditional UPDATE (status pending or failed, no claim, and under the running caps) and gives it back with
+      # another that only matches its own token. Nothing is read first and decided in Ruby.
+      #
+      # The caps count running sessions in the same statement. Under PostgreSQL's READ COMMITTED two claims of
+      # different rows could both see the count below the cap, so there each claim first takes a transaction-scoped
+      # advisory lock (claims are short, so they queue for microseconds); SQLite runs one writer at a time anyway.
+      module Claim
+        CLAIMABLE = %w[pending failed].freeze
+
+        # :claimed, :over_cap (try again later), :busy (another worker has it), :finished (completed or cancelled:
+        # run! / resume! first) or :missing.
+        def claim(id, token:, per_user: nil, global: nil, now: Time.current)
+          claimed = with_claim_lock(per_user || global) do
+            scope = unscoped.where(id: id, status: CLAIMABLE, claimed_by: nil)
+            scope = scope.where(cap_condition(nil, global)) if global
+            owner = agent_owner_key
+            owner_id = owner && per_user && unscoped.where(id: id).pick(owner) # never changes: not the contended state
+            scope = scope.where(cap_condition(owner, per_user, owner_id)) if owner_id
+            scope.update_all(status: "running", claimed_by: token, claimed_at: now, heartbeat_at: now, started_at: now,
+                             finished_at: nil, cancel_requested_at: nil, failure_reason: nil, error_message: nil,
+                             updated_at: now) == 1
+          end
+          return :claimed if claimed
+
+          status, by = unscoped.where(id: id).pick(:status, :claimed_by)
+          if status.nil? then :missing
+          elsif by || status == "running" then :busy
+          elsif CLAIMABLE.include?(status) then :over_cap
+          else :finished
+          end
+        end
+
+        # Gives the session back with its final attributes; false when the claim was no longer this token's.
+        def release(id, token:, attributes:, now: Time.current)
+          unscoped.where(id: id, claimed_by: token)
+                  .update_all(attributes.merge(claimed_by: nil, claimed_at: nil, finished_at: now, updated_at: now)) == 1
+        end
+
+        # Renews the claim's heartbeat; false when it is no longer this token's (the worker must stop).
+        def heartbeat(id, token:, now: Time.current)
+          unscoped.where(id: id, claimed_by: token).update_all(heartbeat_at: now) == 1
+        end
+
+        # The belongs_to whose foreign key per-user caps count by: agent_owner, else :user when there is one.
+        def agent_owner_key
+          name = agent_owner || (:user if reflect_on_association(:user))
+          name && reflect_on_association(name)&.foreign_key
+        end
+
+        private
+
+        # "(SELECT COUNT(*) FROM (SELECT 1 FROM agent_sessions WHERE status = 'running' [AND user_id = ?]) r) < cap".
+        # The derived table keeps MySQL from refusing a subquery on the table being updated.
+        def cap_condition(owner_key, cap, owner_id = nil)
+          running = unscoped.where(status: "running")
+          running = running.where(owner_key => owner_id) if owner_key
+          ["(SELECT COUNT(*) FROM (#{running.select('1').to_sql}) agent_sdk_running) < ?", cap]
+        end
+
+        def with_claim_lock(locked)
+          return yield unless locked && connection.adapter_name.match?(/postg/i)
+
+          transaction do
+            key = Zlib.crc32("agent_sdk:claim:#{table_name}")
+            connection.select_value("SELECT pg_advisory_xact_lock(#{key})")
+            yield
+          end
+        end
+      end
+    end
+  end
+end

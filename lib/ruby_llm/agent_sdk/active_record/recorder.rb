@@ -1,0 +1,128 @@
+# frozen_string_literal: true
+
+require "bigdecimal"
+
+module RubyLLM
+  module AgentSDK
+    module ActiveRecord
+      # The one path a message takes into the database: its row and the session's totals in one transaction, before
+      # the caller goes on (so before the next model call). The job, the :api session store and anything else that
+      # persists a run write through a Recorder; broadcasting happens after it returns, once the rows are committed.
+      #
+      #   recorder = Recorder.new(session)
+      #   RubyLLM::AgentSDK.query(prompt, **options) { |message| row = recorder.record(message) }
+      #
+      # One Recorder is one run of a session, by the worker that holds its claim: positions continue from the last
+      # stored row, and the result's figures are added to what the session had when the run began.
+      class Recorder
+        USAGE_COLUMNS = { input_tokens: "input_tokens", output_tokens: "output_tokens",
+                          cache_read_tokens: "cache_read_input_tokens",
+                          cache_creation_tokens: "cache_creation_input_tokens" }.freeze
+        # Redacting a line costs ~10 µs a KiB; lines longer than this are cut first (the row keeps the excerpt).
+        MAX_RAW_BYTES = 1024 * 1024
+
+        attr_reader :session, :last_record
+
+        def initialize(session)
+          @session = session
+          @reflection = session.class.reflect_on_association(:agent_messages) or
+            raise ArgumentError, "#{session.class} needs has_many :agent_messages"
+          @position = @reflection.klass.where(@reflection.foreign_key => session.id).maximum(:position) || 0
+          @base = SessionRecord::TOTALS.index_with { |name| session[name] || 0 }
+          @counted = {} # assistant message ids whose usage is in the running totals (the CLI splits one turn into several)
+          @pending = nil
+        end
+
+        # Persists a Message (stream events are not rows: nil). Returns the row. The same message handed over twice in
+        # a row — by the :api session store, then by the query's block — is written once.
+        def record(message)
+          if @pending && @pending[0] == message.raw
+            row = @pending[1]
+            @pending = nil
+            return row
+          end
+          return nil if message.stream_event?
+
+          row = nil
+          session.class.transaction do
+            row = @reflection.klass.create!(row_attributes(message))
+            session.update_columns(session_changes(message))
+          end
+          @pending = [message.raw, row]
+          @last_record = row
+        end
+
+        # A stream-json line, as a session store receives it.
+        def record_line(line)
+          record(AgentSDK::Message.parse(line))
+        end
+
+        # The user's prompt as a row of the transcript (the :api loop stores its own; the CLI echoes none).
+        def record_prompt(prompt)
+          record(AgentSDK::Message.from_h("type" => "user", "session_id" => session.claude_session_id,
+                                          "message" => { "role" => "user", "content" => prompt }))
+        end
+
+        private
+
+        def row_attributes(message)
+          @position += 1
+          raw = message.raw.bytesize > MAX_RAW_BYTES ? message.raw.byteslice(0, MAX_RAW_BYTES).scrub : message.raw
+          {
+            @reflection.foreign_key => session.id, position: @position, message_type: message.type.to_s,
+            subtype: message.subtype, content: message.content && Redaction.text(message.content), uuid: message.uuid,
+            tool_calls: message.tool_calls.map { |call| { "id" => call[:id], "name" => call[:name], "input" => call[:input] } },
+            metadata: metadata(message), raw: Redaction.text(raw)
+          }
+        end
+
+        def metadata(message)
+          { "model" => message.model, "usage" => message.usage, "is_error" => (true if message.is_error),
+            "parent_tool_use_id" => message.parent_tool_use_id, "session_id" => message.session_id }.compact
+        end
+
+        def session_changes(message)
+          now = Time.current
+          changes = { heartbeat_at: now, updated_at: now }
+          if message.init?
+            changes[:claude_session_id] = message.session_id if message.session_id
+            changes[:model_id] = message.model if message.model && session.model_id.blank?
+          elsif message.result?
+            changes.merge!(result_totals(message))
+            changes[:result] = message.content && Redaction.text(message.content)
+          elsif message.assistant? && message.usage && !counted?(message)
+            USAGE_COLUMNS.each { |column, key| changes[column] = session[column].to_i + message.usage[key].to_i }
+          end
+          changes
+        end
+
+        # The result's figures are the run's own totals: added to the session's from before the run.
+        def result_totals(message)
+          usage = message.usage || {}
+          totals = USAGE_COLUMNS.to_h { |column, key| [column, @base[column].to_i + usage[key].to_i] }
+          totals[:num_turns] = @base[:num_turns].to_i + message.num_turns.to_i
+          cost = exact_cost(message)
+          totals[:total_cost_usd] = BigDecimal(@base[:total_cost_usd].to_s) + cost if cost
+          totals
+        end
+
+        # :api results carry integer micro-dollars; the CLI's a Float of USD.
+        def exact_cost(message)
+          micros = message["total_cost_micros"] if message.type == :result
+          return BigDecimal(micros) / 1_000_000 if micros.is_a?(Integer)
+
+          message.total_cost_usd && BigDecimal(message.total_cost_usd.to_s)
+        end
+
+        def counted?(message)
+          id = message.to_h.dig("message", "id")
+          return false unless id
+          return true if @counted.key?(id)
+
+          @counted[id] = true
+          false
+        end
+      end
+    end
+  end
+end

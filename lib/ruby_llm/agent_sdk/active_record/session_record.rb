@@ -1,0 +1,119 @@
+# frozen_string_literal: true
+
+require "active_support/concern"
+
+module RubyLLM
+  module AgentSDK
+    module ActiveRecord
+      # The app's AgentSession model (rails g agent_sdk:install):
+      #
+      #   class AgentSession < ApplicationRecord
+      #     include RubyLLM::AgentSDK::ActiveRecord::SessionRecord
+      #
+      #     belongs_to :user, optional: true
+      #     has_many :agent_messages, -> { order(:position) }, dependent: :destroy
+      #   end
+      #
+      # A session is one conversation: `run!` starts it through the app's job, `resume!` continues it, `cancel!` stops
+      # it. Status moves pending → running → completed | failed | cancelled; the job changes it only while it holds the
+      # session's claim (Claim), and the database, not a process, says who does.
+      module SessionRecord
+        extend ActiveSupport::Concern
+
+        STATUSES = %w[pending running completed failed cancelled].freeze
+        FINISHED = %w[completed failed cancelled].freeze
+        TOTALS = %i[input_tokens output_tokens cache_read_tokens cache_creation_tokens total_cost_usd num_turns].freeze
+
+        included do
+          enum :status, STATUSES.index_with(&:itself), default: "pending"
+
+          # The job run!/resume! enqueue, and the belongs_to per-user caps count by (default: :user when present).
+          class_attribute :agent_job_class_name, default: "AgentJob"
+          class_attribute :agent_owner, default: nil
+
+          scope :recent, -> { order(created_at: :desc).limit(20) }
+          scope :active, -> { where(status: %w[pending running]) }
+          scope :finished, -> { where(status: FINISHED) }
+        end
+
+        class_methods do
+          include Claim
+
+          def agent_job_class
+            agent_job_class_name.constantize
+          end
+        end
+
+        # Starts the conversation: the session goes (back) to pending with this prompt and the job is enqueued.
+        # Raises SessionStateError while it is running.
+        def run!(prompt = self.prompt)
+          raise ArgumentError, "run! needs a prompt" if prompt.to_s.strip.empty?
+
+          save! if new_record?
+          requeue!(prompt: prompt)
+          self.class.agent_job_class.perform_later(id, prompt)
+        end
+
+        # Continues the conversation with a new prompt (transport :cli resumes the CLI's session; :api sends the stored
+        # transcript again).
+        def resume!(prompt)
+          raise ArgumentError, "resume! needs a prompt" if prompt.to_s.strip.empty?
+          raise SessionStateError, "session #{id} has no conversation to resume yet: run! it first" if claude_session_id.blank?
+
+          requeue!
+          self.class.agent_job_class.perform_later(id, prompt, resume: true)
+        end
+
+        # A pending session is cancelled at once; a running one is asked to stop, and its job ends it at the next
+        # message (status cancelled). Returns the status.
+        def cancel!
+          now = Time.current
+          scope = self.class.unscoped.where(id: id)
+          if scope.where(status: "pending").update_all(status: "cancelled", finished_at: now, updated_at: now) == 0
+            scope.where(status: "running", cancel_requested_at: nil).update_all(cancel_requested_at: now, updated_at: now)
+          end
+          reload.status
+        end
+
+        def cancel_requested?
+          self.class.unscoped.where(id: id).where.not(cancel_requested_at: nil).exists?
+        end
+
+        # Records that the run failed and why (a result subtype, an exception class) with a message safe to show.
+        def fail!(reason, message = nil)
+          update!(status: "failed", failure_reason: reason.to_s, error_message: message && AgentSDK::Redaction.text(message.to_s),
+                  finished_at: Time.current)
+        end
+
+        def latest_content
+          agent_messages.where(message_type: "assistant").reorder(position: :desc).pick(:content)
+        end
+
+        def totals
+          TOTALS.index_with { |name| self[name] }
+        end
+
+        def total_tokens
+          %i[input_tokens output_tokens cache_read_tokens cache_creation_tokens].sum { |name| self[name].to_i }
+        end
+
+        def finished?
+          FINISHED.include?(status)
+        end
+
+        private
+
+        def requeue!(attributes = {})
+          now = Time.current
+          changes = attributes.merge(status: "pending", failure_reason: nil, error_message: nil, cancel_requested_at: nil,
+                                     finished_at: nil, updated_at: now)
+          updated = self.class.unscoped.where(id: id).where.not(status: "running").update_all(changes)
+          raise SessionStateError, "session #{id} is running; cancel! it or wait for it to finish" if updated.zero?
+
+          changes.each { |name, value| self[name] = value }
+          clear_changes_information
+        end
+      end
+    end
+  end
+end

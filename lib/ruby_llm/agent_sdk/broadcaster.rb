@@ -1,0 +1,102 @@
+# frozen_string_literal: true
+
+module RubyLLM
+  module AgentSDK
+    # Sends a session's changes to the pages that show it, after they are committed:
+    #
+    # - each persisted message is appended to the session's stream (target "agent_messages", config.message_partial,
+    #   locals message: the Message, agent_message: the row, session:);
+    # - the status badge (target dom_id(session, :status), config.status_partial) is replaced on each status change;
+    # - text deltas (include_partial_messages: true) update target dom_id(session, :delta) at most once per
+    #   config.delta_interval (0.1 s): about 10 broadcasts a second a session however fast the model streams.
+    #
+    # With turbo-rails these are Turbo Stream actions on `turbo_stream_from session`; without it, JSON payloads
+    # through ActionCable.server.broadcast on "agent_sdk:<session gid>". A broadcast that fails is logged and the run
+    # goes on: a page that misses an update reloads from the rows.
+    class Broadcaster
+      def self.stream_name(session)
+        "agent_sdk:#{session.to_gid_param}"
+      end
+
+      def initialize(session, config: AgentSDK.config, clock: -> { Process.clock_gettime(Process::CLOCK_MONOTONIC) })
+        @session = session
+        @config = config
+        @clock = clock
+        @delta = +""
+        @delta_sent_at = nil
+      end
+
+      def message(row)
+        return unless row
+
+        @delta.clear
+        @delta_sent_at = nil
+        message = row.to_message
+        deliver(:message) do
+          if turbo?
+            ::Turbo::StreamsChannel.broadcast_append_to(@session, target: "agent_messages", partial: @config.message_partial,
+                                                                  locals: { message: message, agent_message: row, session: @session })
+          else
+            cable(type: "message", id: row.id, position: row.position, message_type: row.message_type,
+                  subtype: row.subtype, content: row.content, tool_calls: row.tool_calls)
+          end
+        end
+      end
+
+      def status
+        deliver(:status) do
+          if turbo?
+            ::Turbo::StreamsChannel.broadcast_replace_to(@session, target: dom_id(:status), partial: @config.status_partial,
+                                                                   locals: { session: @session })
+          else
+            cable(type: "status", status: @session.status, failure_reason: @session.failure_reason)
+          end
+        end
+      end
+
+      # A stream_event Message: its text joins the pending delta, sent when the interval has passed.
+      def delta(message)
+        text = message.content
+        return if text.nil? || text.empty?
+
+        @delta << text
+        now = @clock.call
+        return if @delta_sent_at && now - @delta_sent_at < @config.delta_interval
+
+        @delta_sent_at = now
+        text = @delta.dup
+        deliver(:delta) do
+          if turbo?
+            ::Turbo::StreamsChannel.broadcast_update_to(@session, target: dom_id(:delta), html: ERB::Util.html_escape(text))
+          else
+            cable(type: "delta", text: text)
+          end
+        end
+      end
+
+      private
+
+      def turbo?
+        defined?(::Turbo::StreamsChannel)
+      end
+
+      def cable(payload)
+        return unless defined?(::ActionCable)
+
+        ::ActionCable.server.broadcast(self.class.stream_name(@session), payload.merge(session_id: @session.id))
+      end
+
+      def dom_id(prefix)
+        ::ActionView::RecordIdentifier.dom_id(@session, prefix)
+      end
+
+      def deliver(what)
+        yield
+      rescue StandardError => e
+        AgentSDK.logger.error(Redaction.text("agent_sdk: #{what} broadcast for session #{@session.id} failed " \
+                                             "(the run goes on): #{e.class}: #{e.message}"))
+        nil
+      end
+    end
+  end
+end

@@ -1,0 +1,26 @@
+# frozen_string_literal: true
+
+require "rails/railtie"
+
+module RubyLLM
+  module AgentSDK
+    # Loaded by lib/ruby_llm/agent_sdk.rb when Rails is. `config.agent_sdk` in config/application.rb or an
+    # initializer is RubyLLM::AgentSDK.config; the gem's log lines go to Rails.logger; tools that run in a thread of
+    # their own run inside the app's executor (their own connection, query cache and code-reloading lock).
+    class Railtie < ::Rails::Railtie
+      config.agent_sdk = AgentSDK.config
+
+      initializer "agent_sdk.logger" do
+        AgentSDK::Hooks.logger = ::Rails.logger if ::Rails.logger
+      end
+
+      initializer "agent_sdk.executor" do |app|
+        AgentSDK.config.executor ||= app.executor
+      end
+
+      initializer "agent_sdk.log_subscriber" do
+        require "ruby_llm/agent_sdk/log_subscriber"
+      end
+    end
+  end
+end
