@@ -77,6 +77,7 @@ module RubyLLM
           broadcaster = Broadcaster.new(session)
           broadcaster.status
           options = agent_options(session, resume, recorder)
+          recorder.secrets = run_secrets(options)
           recorder.record_prompt(prompt) unless options.transport == :api # the :api loop stores its own prompt line
           query = Query.new(prompt, options)
           @agent_stop = nil
@@ -117,6 +118,12 @@ module RubyLLM
           options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder)) if options.transport == :api
           session.update_columns(transport: options.transport.to_s) if session.transport != options.transport.to_s
           options
+        end
+
+        # The run's key and the secret-named env values it passes the CLI: never written to a row.
+        def run_secrets(options)
+          env = options.env.select { |name, _| CLI::SECRET_ENV.match?(name.to_s) }.values
+          [options.transport == :api ? options.resolved_api_key : nil, *env].compact.map(&:to_s)
         end
 
         def finish(session, token, result, broadcaster)
