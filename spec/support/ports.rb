@@ -12,4 +12,14 @@ module ClosedPort
   end
 end
 
-RSpec.configure { |config| config.include ClosedPort }
+RSpec.configure { |config| config.include ClosedPort } if defined?(RSpec)
+
+module AgentSDKSpec
+  # A 127.0.0.1 port free a moment ago (bound to port 0, then closed), for a server the specs start.
+  def self.free_port
+    s = TCPServer.new("127.0.0.1", 0)
+    s.local_address.ip_port
+  ensure
+    s&.close
+  end
+end

@@ -1,0 +1,195 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "rbconfig"
+require_relative "servers"
+
+# Real job backends for the dummy app (spec/dummy), each in a worker process of its own:
+# - Solid Queue: spec/dummy/bin/jobs (SolidQueue's supervisor, a worker and a dispatcher) on the dummy's queue
+#   database, SQLite or PostgreSQL as the dummy is (AGENT_SDK_DB);
+# - Sidekiq 7: `sidekiq -r spec/dummy` against the Redis of AgentSDKSpec::Servers.
+#
+# A group tagged `job_backend: :solid_queue` (or :sidekiq) gets one worker process for all its examples (started
+# before the first, stopped after the last), its jobs go to that backend (ActiveJob::Base.queue_adapter, put back
+# after each example), and it commits for real (:commits, see spec/rails_helper.rb). In its examples:
+#
+#   job_worker                     # the JobBackends::Worker (pid, log_path, log)
+#   wait_for(timeout: 30) { JobRun.exists?(tag: "x") }   # polls the database; on a timeout fails with the log
+#
+# The worker's output is kept in tmp/artifacts/<run>/ (AgentSDKSpec.artifacts_dir).
+module AgentSDKSpec
+  module JobBackends
+    DUMMY_ROOT = File.expand_path("../dummy", __dir__)
+    BACKENDS = %i[solid_queue sidekiq].freeze
+
+    class Timeout < StandardError; end
+
+    # One worker process (its own process group, so a stop reaches its children: Solid Queue forks).
+    class Worker
+      attr_reader :name, :pid, :log_path
+
+      def initialize(name, argv, env: {}, ready: nil)
+        @name = name
+        @argv = argv
+        @env = env
+        @ready = ready
+        @log_path = File.join(AgentSDKSpec.artifacts_dir, "#{name}-#{self.class.next_number}.log")
+      end
+
+      def self.next_number
+        @number = (@number || 0) + 1
+      end
+
+      def start(timeout: 60)
+        env = { "RAILS_ENV" => "test", "AGENT_SDK_JOB_PROCESS" => "1" }.merge(@env)
+        @pid = Process.spawn(env, *@argv, chdir: DUMMY_ROOT, out: @log_path, err: %i[child out], in: File::NULL,
+                                          pgroup: true)
+        @watchdog = Cleanup.watchdog("kill -TERM -#{@pid}; sleep 5; kill -KILL -#{@pid}")
+        Cleanup.register(cleanup_name) { stop }
+        JobBackends.wait_for(timeout: timeout, what: "#{name} to boot", worker: self) do
+          raise Timeout, "#{name} exited while booting (#{Process.last_status}):\n#{log_tail}" unless alive?
+
+          @ready.nil? || @ready.call(self)
+        end
+        self
+      end
+
+      def alive?
+        return false unless @pid
+
+        Process.waitpid(@pid, Process::WNOHANG).nil?
+      rescue Errno::ECHILD
+        false
+      end
+
+      # TERM to the whole group, KILL after `timeout` seconds; reaps it. Returns the exit status.
+      def stop(timeout: 15)
+        return unless @pid
+
+        signal("TERM")
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+        status = nil
+        until (status = Process.waitpid2(@pid, Process::WNOHANG)&.last)
+          if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+            warn "#{name} (pid #{@pid}) did not stop within #{timeout} s: killed"
+            signal("KILL")
+            status = Process.waitpid2(@pid).last
+            break
+          end
+          sleep 0.05
+        end
+        signal("KILL") # children left behind by a parent that exited (none, normally)
+        status
+      rescue Errno::ECHILD
+        nil
+      ensure
+        Cleanup.kill_watchdog(@watchdog) if @watchdog
+        Cleanup.unregister(cleanup_name)
+        @pid = nil
+      end
+
+      def log
+        File.exist?(@log_path) ? File.read(@log_path) : ""
+      end
+
+      def log_tail(lines = 40)
+        "--- #{@log_path} (last #{lines} lines)\n#{log.lines.last(lines).join}"
+      end
+
+      private
+
+      def cleanup_name
+        :"worker_#{object_id}"
+      end
+
+      def signal(name)
+        Process.kill(name, -@pid)
+        true
+      rescue Errno::ESRCH, Errno::EPERM
+        false
+      end
+    end
+
+    class << self
+      def solid_queue
+        Worker.new("solid_queue", [RbConfig.ruby, File.join(DUMMY_ROOT, "bin", "jobs")],
+                   ready: ->(worker) { solid_queue_ready?(worker.pid) })
+      end
+
+      def sidekiq(redis_url)
+        Worker.new("sidekiq", [RbConfig.ruby, Gem.bin_path("sidekiq", "sidekiq"), "-e", "test", "-r", DUMMY_ROOT,
+                               "-q", "default", "-q", "agents", "-c", "3", "-t", "5"],
+                   env: { "REDIS_URL" => redis_url },
+                   ready: ->(worker) { worker.log.include?("Starting processing") })
+      end
+
+      # Polls until the block is truthy; on a timeout raises with the worker's log.
+      def wait_for(timeout: 30, interval: 0.05, what: "the condition", worker: nil)
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+        loop do
+          result = yield
+          return result if result
+          if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+            raise Timeout, ["timed out after #{timeout} s waiting for #{what}", worker&.log_tail].compact.join("\n")
+          end
+
+          sleep interval
+        end
+      end
+
+      # The supervisor registered itself, a worker and a dispatcher (SolidQueue::Process rows in the queue database).
+      def solid_queue_ready?(supervisor_pid)
+        supervisor = ::SolidQueue::Process.find_by(kind: "Supervisor", pid: supervisor_pid)
+        supervisor && (%w[Dispatcher Worker] - ::SolidQueue::Process.where(supervisor_id: supervisor.id).pluck(:kind)).empty?
+      end
+
+      def start(backend, group)
+        case backend
+        when :solid_queue
+          solid_queue.start
+        when :sidekiq
+          redis = group.redis_server
+          url = redis.url
+          ::Sidekiq.configure_client { |config| config.redis = { url: url } }
+          ::Sidekiq.redis { |connection| connection.call("FLUSHDB") }
+          sidekiq(url).start
+        else
+          raise ArgumentError, "job_backend: #{backend.inspect} (one of #{BACKENDS.inspect})"
+        end
+      end
+    end
+
+    # What a `job_backend:` group gets (included once, in the outermost group with the tag).
+    module Group
+      def self.included(group)
+        group.include(AgentSDKSpec::RealCommits)
+        backend = group.metadata[:job_backend]
+
+        group.before(:context) do
+          AgentSDKSpec::DummyDatabase.truncate
+          @job_worker = AgentSDKSpec::JobBackends.start(backend, self)
+        end
+        group.after(:context) { @job_worker&.stop }
+        group.around(:each) do |example|
+          adapter = ::ActiveJob::Base.queue_adapter
+          ::ActiveJob::Base.queue_adapter = backend
+          begin
+            example.run
+          ensure
+            ::ActiveJob::Base.queue_adapter = adapter
+          end
+        end
+        group.before(:each) { AgentSDKSpec::DummyDatabase.truncate }
+        group.after(:each) { AgentSDKSpec::DummyDatabase.truncate }
+      end
+
+      attr_reader :job_worker
+
+      def wait_for(timeout: 30, what: "the job", &block)
+        AgentSDKSpec::JobBackends.wait_for(timeout: timeout, what: what, worker: job_worker, &block)
+      end
+    end
+  end
+end
+
+RSpec.configure { |config| config.include AgentSDKSpec::JobBackends::Group, :job_backend } if defined?(RSpec)
