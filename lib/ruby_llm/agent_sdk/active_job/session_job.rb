@@ -79,6 +79,7 @@ module RubyLLM
           options = agent_options(session, resume, recorder)
           recorder.secrets = run_secrets(options)
           recorder.record_prompt(prompt) unless options.transport == :api # the :api loop stores its own prompt line
+          recorder.take_new_records.each { |row| broadcaster.message(row) }
           query = Query.new(prompt, options)
           @agent_stop = nil
           heartbeat = Heartbeat.start(session, token: token, interval: AgentSDK.config.heartbeat_interval) do |reason|
@@ -99,7 +100,8 @@ module RubyLLM
           query.each do |message|
             next broadcaster.delta(message) if message.stream_event?
 
-            broadcaster.message(recorder.record(message))
+            recorder.record(message)
+            recorder.take_new_records.each { |row| broadcaster.message(row) }
             result = message if message.result?
             if @agent_stop.nil? && session.cancel_requested?
               @agent_stop = :cancelled

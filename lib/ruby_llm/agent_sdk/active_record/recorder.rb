@@ -35,6 +35,7 @@ module RubyLLM
           @counted = {} # assistant message ids whose usage is in the running totals (the CLI splits one turn into several)
           @pending = nil
           @secrets = []
+          @fresh = []
         end
 
         # Persists a Message (stream events are not rows: nil). Returns the row. The same message handed over twice in
@@ -53,7 +54,16 @@ module RubyLLM
             session.update_columns(session_changes(message))
           end
           @pending = [message.raw, row]
+          @fresh << row
           @last_record = row
+        end
+
+        # The rows written since the last call, in order: what a broadcaster has not sent yet (the :api loop's prompt
+        # line reaches the store but is never yielded).
+        def take_new_records
+          rows = @fresh
+          @fresh = []
+          rows
         end
 
         # A stream-json line, as a session store receives it.
