@@ -37,7 +37,7 @@ module RubyLLM
 
             store&.append(session_id, line)
             deliver(Query.to_message(line, options), &block)
-            break if @cancel_reason || Native.peek_type(line) == "result"
+            break if Native.peek_type(line) == "result"
           end
           nil
         end
