@@ -81,6 +81,14 @@ RSpec.describe RubyLLM::AgentSDK::Testing::Helpers do
       expect(agent_runs.map(&:transport)).to eq([:api])
     end
 
+    it "stores a line that is not JSON as the parse error it is yielded as (:api stores are handed parseable lines)" do
+      store = SDK::SessionStore::Memory.new
+      stub_agent_stream(init, "not json", done)
+      SDK.query("x", transport: :api, model: "m", api_key: "sk-ant-test-1234567890", session_store: store).to_a
+
+      expect(store.lines("test-123").map { |line| JSON.parse(line)["type"] }).to eq(%w[user system parse_error result])
+    end
+
     it "stubs Client#query on both transports and query_all" do
       stub_agent_stream(init, done)
 

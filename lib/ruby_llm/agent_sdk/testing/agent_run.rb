@@ -6,7 +6,7 @@ module RubyLLM
       # One stubbed run, as a test sees it: the prompt, the Options it was started with (shown only through
       # Options#inspect, which hides keys), and the Messages it yielded so far.
       class AgentRun
-        attr_reader :prompt, :options, :messages
+        attr_reader :prompt, :options
 
         def initialize(prompt, options)
           @prompt = prompt
@@ -16,6 +16,11 @@ module RubyLLM
         end
 
         def transport = options.transport
+
+        # A copy: the run may still be going in another thread.
+        def messages
+          @mutex.synchronize { @messages.dup }
+        end
 
         def <<(message)
           @mutex.synchronize { @messages << message }
@@ -33,7 +38,7 @@ module RubyLLM
 
         def inspect
           "#<#{self.class.name} transport=#{transport.inspect} prompt=#{prompt.to_s[0, 80].inspect} " \
-            "messages=#{@messages.size} tool_calls=#{tool_calls.map { |c| c[:name] }.inspect}>"
+            "messages=#{messages.size} tool_calls=#{tool_calls.map { |c| c[:name] }.inspect}>"
         end
         alias to_s inspect
       end

@@ -35,8 +35,9 @@ module RubyLLM
             line = cancelled_line(session_id) if @cancel_reason
             raise line if line.is_a?(Exception)
 
-            store&.append(session_id, line)
-            deliver(Query.to_message(line, options), &block)
+            message = Query.to_message(line, options)
+            store&.append(session_id, message.raw) # the line itself, or the parse error standing for it
+            deliver(message, &block)
             break if Native.peek_type(line) == "result"
           end
           nil
