@@ -79,13 +79,18 @@ module RubyLLM
           end
         end
 
+        # config.query_options with these over them (env: merged key by key) for the block.
         def with_query_options(options)
           config = AgentSDK.config
           saved = config.query_options
-          config.query_options = saved.to_h.transform_keys(&:to_sym).merge(options) { |k, old, new| k == :env ? old.to_h.merge(new) : new }
-          yield
-        ensure
-          config.query_options = saved
+          merged = saved.to_h.transform_keys(&:to_sym)
+                        .merge(options) { |key, old, new| key == :env ? old.to_h.merge(new) : new }
+          begin
+            config.query_options = merged
+            yield
+          ensure
+            config.query_options = saved
+          end
         end
       end
     end

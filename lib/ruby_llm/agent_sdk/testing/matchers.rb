@@ -7,15 +7,16 @@ module RubyLLM
     module Testing
       # RSpec matchers over stubbed runs (require "ruby_llm/agent_sdk/testing/rspec" includes them):
       #
-      #   expect { AgentJob.perform_now(session.id) }.to have_run_agent.with_prompt(/refund/).with_options(model: "claude-haiku-4-5")
+      #   expect { AgentJob.perform_now(session.id) }
+      #     .to have_run_agent.with_prompt(/refund/).with_options(model: "claude-haiku-4-5")
       #   expect(session).to have_called_tool(:lookup_order).with("order_number" => "ORD-1")
       #   expect { … }.to have_called_tool(:lookup_order).once       # agent_runs, Messages and AgentRuns work too
       module Matchers
-        def have_run_agent # rubocop:disable Naming/PredicateName
+        def have_run_agent
           HaveRunAgent.new
         end
 
-        def have_called_tool(name) # rubocop:disable Naming/PredicateName
+        def have_called_tool(name)
           HaveCalledTool.new(name)
         end
 

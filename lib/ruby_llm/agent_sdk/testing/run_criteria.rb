@@ -11,7 +11,9 @@ module RubyLLM
 
         def initialize(prompt: nil, options: {}, count: nil)
           unknown = options.keys.map(&:to_sym) - Options::SCHEMA.keys
-          raise ArgumentError, "unknown option#{"s" if unknown.size > 1} #{unknown.map(&:inspect).join(", ")}" unless unknown.empty?
+          unless unknown.empty?
+            raise ArgumentError, "unknown option#{"s" if unknown.size > 1} #{unknown.map(&:inspect).join(", ")}"
+          end
 
           @prompt = prompt
           @options = options.transform_keys(&:to_sym)
@@ -24,8 +26,8 @@ module RubyLLM
 
         def matching(runs)
           runs.select do |run|
-            (prompt.nil? || prompt === run.prompt) && # rubocop:disable Style/CaseEquality
-              options.all? { |name, expected| expected === run.options.public_send(name) } # rubocop:disable Style/CaseEquality
+            (prompt.nil? || prompt === run.prompt) &&
+              options.all? { |name, expected| expected === run.options.public_send(name) }
           end
         end
 

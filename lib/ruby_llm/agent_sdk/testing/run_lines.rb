@@ -74,7 +74,9 @@ module RubyLLM
             results = calls.map do |c|
               { "type" => "tool_result", "tool_use_id" => c[:id], "content" => c[:result], "is_error" => c[:is_error] }
             end
-            message = ->(content) { { "type" => "user", "message" => { "role" => "user", "content" => content }, **base, "uuid" => SecureRandom.uuid } }
+            message = lambda do |content|
+              { "type" => "user", "message" => { "role" => "user", "content" => content }, **base, "uuid" => SecureRandom.uuid }
+            end
             cli ? results.map { |r| message.call([r]) } : [message.call(results)]
           end
 

@@ -89,7 +89,7 @@ module RubyLLM
           expected.all? do |key, value|
             next false unless actual.key?(key)
 
-            value.is_a?(Hash) ? subset?(value, actual[key]) : value === actual[key] # rubocop:disable Style/CaseEquality
+            value.is_a?(Hash) ? subset?(value, actual[key]) : value === actual[key]
           end
         end
 
