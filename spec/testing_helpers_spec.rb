@@ -45,6 +45,15 @@ RSpec.describe RubyLLM::AgentSDK::Testing::Helpers do
     expect_no_cli_started
   end
 
+  it "costs production one registry read: without a stub, a query builds its real transport and loads no helper" do
+    code = 'require "agent_sdk"; q = RubyLLM::AgentSDK::Query.new("x", transport: :cli); ' \
+           'p [q.instance_variable_get(:@transport).class, $LOADED_FEATURES.grep(%r{agent_sdk/testing}).map { File.basename(_1) }]'
+    out, err, status = Open3.capture3(RbConfig.ruby, "-w", "-I", File.expand_path("../lib", __dir__), "-e", code)
+
+    expect(status).to be_success, err
+    expect([out, err]).to eq([%([RubyLLM::AgentSDK::CLI, ["testing.rb"]]\n), ""])
+  end
+
   describe "#stub_agent_stream" do
     it "replaces the CLI: the lines come out as Messages, nothing is started, the run is recorded" do
       stub_agent_stream(init, { "type" => "assistant", "message" => { "content" => [{ "type" => "text", "text" => "Hi" }] } }, done)
