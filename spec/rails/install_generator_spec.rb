@@ -5,11 +5,6 @@ require "active_record"
 require "rails"
 require "generators/agent_sdk/install/install_generator"
 
-# The connection the generated migrations are run on: its own, so no other spec's ActiveRecord::Base is touched.
-class InstallGeneratorSpecRecord < ActiveRecord::Base
-  self.abstract_class = true
-end
-
 RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   let(:app) { Dir.mktmpdir("agent_sdk_install") }
 
@@ -28,6 +23,10 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
       development:
         <<: *default
         database: #{database}
+
+      test:
+        <<: *default
+        database: #{database.sub('development', 'test')}
     YAML
   end
 
@@ -54,15 +53,15 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   # Loads both migrations into an in-memory SQLite database (after a users / accounts table, as the app has) and
   # returns its connection.
   def run_migrations(owner_table: :users, id: :primary_key)
-    InstallGeneratorSpecRecord.establish_connection(adapter: "sqlite3", database: ":memory:")
-    connection = InstallGeneratorSpecRecord.connection
+    migrations_record.establish_connection(adapter: "sqlite3", database: ":memory:")
+    connection = migrations_record.connection
     connection.create_table(owner_table, id: id) { |t| t.string :name } if owner_table
     verbose = ActiveRecord::Migration.verbose
     ActiveRecord::Migration.verbose = false
     Dir.glob(File.join(app, "db/migrate/*.rb")).sort.each do |file|
-      before = ActiveRecord::Migration.descendants
-      load file
-      (ActiveRecord::Migration.descendants - before).each { |klass| klass.new.exec_migration(connection, :up) }
+      scope = Module.new # its classes are defined in here, not at the top level (spec/dummy has its own)
+      scope.module_eval(File.read(file), file)
+      scope.constants.each { |name| scope.const_get(name).new.exec_migration(connection, :up) }
     end
     connection
   ensure
@@ -73,10 +72,15 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
 
   def indexes(connection, table) = connection.indexes(table).to_h { |i| [i.columns, i.unique] }
 
-  after do
-    InstallGeneratorSpecRecord.remove_connection
-    %i[CreateAgentSessions CreateAgentMessages].each { |c| Object.send(:remove_const, c) if Object.const_defined?(c) }
+  # The connection the generated migrations run on: its own, so no other spec's ActiveRecord::Base is touched.
+  # Made on first use: loading ActiveRecord::Base fixes Rails.env, and spec/rails_helper sets it after this file loads.
+  def migrations_record
+    return InstallGeneratorSpecRecord if defined?(InstallGeneratorSpecRecord)
+
+    Object.const_set(:InstallGeneratorSpecRecord, Class.new(ActiveRecord::Base) { self.abstract_class = true })
   end
+
+  after { migrations_record.remove_connection if defined?(InstallGeneratorSpecRecord) }
 
   SESSION_COLUMNS = %w[id user_id claude_session_id status transport model_id prompt result failure_reason error_message
                        total_cost_usd num_turns input_tokens output_tokens cache_read_tokens cache_creation_tokens started_at
@@ -293,6 +297,9 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
           queue:
             adapter: sqlite3
             database: storage/queue.sqlite3
+        test:
+          primary:
+            url: postgres://localhost/app_test
       YAML
       generate
       expect(migration("create_agent_messages")).to include("t.jsonb :tool_calls")
