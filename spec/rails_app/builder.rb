@@ -57,6 +57,7 @@ module AgentSDKSpec
     # The run's app: a copy of the base app (made first when there is none for this key).
     def prepare
       build_base unless File.exist?(File.join(base_dir, "app", ".agent_sdk_base_complete"))
+      remove_stale_runs
       FileUtils.rm_rf(dir)
       FileUtils.mkdir_p(dir)
       time("copy base app") { FileUtils.cp_r(File.join(base_dir, "app"), dir, preserve: true) }
@@ -88,8 +89,9 @@ module AgentSDKSpec
       FileUtils.cp(File.join(FILES, "agent_job_real_cli_spec.rb.txt"), File.join(@app, "spec/jobs/agent_job_real_cli_spec.rb"))
     end
 
+    # The test database too, in the same boot (else rspec-rails' maintain_test_schema boots the app again for it).
     def migrate
-      run!("db:migrate", "bin/rails", "db:migrate")
+      run!("db:migrate", "bin/rails", "db:migrate", "db:test:prepare")
     end
 
     # The app's `bundle exec rspec`: [output, Process::Status].
@@ -110,6 +112,8 @@ module AgentSDKSpec
               "BUNDLE_BUILD__SQLITE3" => "--enable-system-libraries", "BUNDLE_SILENCE_ROOT_WARNING" => "1",
               "BUNDLE_JOBS" => ENV.fetch("BUNDLE_JOBS", "2"), "RAILS_ENV" => nil, "RACK_ENV" => nil,
               "DISABLE_SPRING" => "1", "RUBYOPT" => nil, "RUBYLIB" => nil }
+      # Where gems go when the default gem directory is not this user's to write (else Bundler asks for sudo).
+      env["BUNDLE_PATH"] = File.join(@root, "bundle") unless File.writable?(Gem.dir)
       # The Railtie requires ruby_llm/agent_sdk/log_subscriber, which has not landed on main yet: the same stand-in
       # spec/dummy uses, only while lib/ has none (so the real one wins as soon as it exists).
       unless File.exist?(File.join(GEM_ROOT, "lib/ruby_llm/agent_sdk/log_subscriber.rb"))
@@ -145,9 +149,25 @@ module AgentSDKSpec
 
       write("spec/rails_helper.rb", helper)
       File.write(File.join(@app, ".agent_sdk_base_complete"), timings.to_a.inspect)
-      FileUtils.mv(staging, base_dir)
+      FileUtils.mv(staging, base_dir) unless File.exist?(base_dir) # another process may have made it meanwhile
     ensure
       FileUtils.rm_rf(staging) if staging && File.exist?(staging)
+    end
+
+    # Runs of processes that are gone (a failed run keeps its app to look at, until the next run).
+    def remove_stale_runs
+      Dir.glob(File.join(@root, "{run,staging}-*")).each do |path|
+        pid = Integer(path[/-(\d+)\z/, 1], exception: false)
+        next if pid.nil? || pid == Process.pid
+
+        begin
+          Process.kill(0, pid)
+        rescue Errno::ESRCH
+          FileUtils.rm_rf(path)
+        rescue Errno::EPERM
+          nil # alive, someone else's
+        end
+      end
     end
 
     # Installed gems first (no network when the machine has them all), the registry for the rest.
