@@ -38,6 +38,18 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
                                                 't.json "tool_calls", default: []')
   end
 
+  it "runs the generator again without changing anything: identical files, a changed one reported and kept" do
+    edited = "#{app.read('app/jobs/agent_job.rb')}\nAgentJob.queue_as :slow_agents # the app's own change\n"
+    app.write("app/jobs/agent_job.rb", edited)
+    migrations = app.glob("db/migrate/*_create_agent_*.rb").sort
+    out = app.generate
+    expect(out).to match(%r{^\s*conflict\s+app/jobs/agent_job\.rb})
+    expect(out.scan(/^\s*identical\s/).size).to eq(7), out
+    expect(out).not_to match(/^\s*(create|force)\s/)
+    expect(app.read("app/jobs/agent_job.rb")).to eq(edited)
+    expect(app.glob("db/migrate/*_create_agent_*.rb").sort).to eq(migrations)
+  end
+
   it "passes the app's rspec: seed 000's AgentJob spec verbatim and the real-CLI job spec" do
     expect(app.read("spec/jobs/agent_job_spec.rb"))
       .to eq(File.read(File.join(AgentSDKSpec::RailsApp::FILES, "seed_000_agent_job_spec.rb.txt")))

@@ -15,7 +15,8 @@ module AgentSDKSpec
   class RailsApp
     GEM_ROOT = File.expand_path("../..", __dir__)
     FILES = __dir__
-    RAILS_VERSION = ENV.fetch("AGENT_SDK_RAILS_APP_VERSION", "7.2.4")
+    # The Rails of this checkout's bundle (7.2.4 on Ruby 3.1), so `rails _<version>_ new` finds it installed.
+    RAILS_VERSION = ENV["AGENT_SDK_RAILS_APP_VERSION"] || Gem.loaded_specs["railties"]&.version&.to_s || "7.2.4"
     NEW_FLAGS = %w[-d sqlite3 --skip-git --skip-docker --skip-rubocop --skip-brakeman --skip-ci --skip-system-test
                    --skip-jbuilder --skip-action-mailbox --skip-action-text --skip-active-storage --skip-bootsnap].freeze
     # Gems the app gets besides rails new's own. debug is dropped: a dev tool these specs never load that compiles a
@@ -65,8 +66,12 @@ module AgentSDKSpec
       self
     end
 
+    def generate(name = "rails g agent_sdk:install again")
+      run!(name, "bin/rails", "generate", "agent_sdk:install")
+    end
+
     def install
-      out = run!("rails g agent_sdk:install", "bin/rails", "generate", "agent_sdk:install")
+      out = generate("rails g agent_sdk:install")
       raise StepFailed, "the generator was not found:\n#{out}" if out.include?("Could not find generator")
 
       missing = INSTALLED.reject { |path| out.match?(/^\s*create\s+#{path}$/) }
@@ -101,6 +106,14 @@ module AgentSDKSpec
 
     def read(path)
       File.read(File.join(@app, path))
+    end
+
+    def write(path, content)
+      File.write(File.join(@app, path), content)
+    end
+
+    def glob(pattern)
+      Dir.glob(File.join(@app, pattern)).map { |path| path.delete_prefix("#{@app}/") }
     end
 
     def cleanup
@@ -182,10 +195,6 @@ module AgentSDKSpec
     def expect_output(out, *patterns)
       missing = patterns.reject { |pattern| out.match?(pattern) }
       raise StepFailed, "expected #{missing.map(&:inspect).join(', ')} in:\n#{out}" unless missing.empty?
-    end
-
-    def write(path, content)
-      File.write(File.join(@app, path), content)
     end
 
     def run!(name, *command, chdir: @app)
