@@ -53,7 +53,7 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
   it "passes the app's rspec: seed 000's AgentJob spec verbatim and the real-CLI job spec" do
     expect(app.read("spec/jobs/agent_job_spec.rb"))
       .to eq(File.read(File.join(AgentSDKSpec::RailsApp::FILES, "seed_000_agent_job_spec.rb.txt")))
-    expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus}:\n#{output}"
+    expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus} (the app is kept in #{app.dir}):\n#{output}"
     cli = ENV["CLAUDE_CLI"] || File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "vendor/cli/node_modules/.bin/claude")
     if File.executable?(cli) || ENV["AGENT_SDK_REQUIRE_CLI"]
       expect(output).to match(/^2 examples, 0 failures$/), output

@@ -124,13 +124,14 @@ module AgentSDKSpec
       env = { "BUNDLE_GEMFILE" => nil, "BUNDLE_BUILD__NOKOGIRI" => "--use-system-libraries",
               "BUNDLE_BUILD__SQLITE3" => "--enable-system-libraries", "BUNDLE_SILENCE_ROOT_WARNING" => "1",
               "BUNDLE_JOBS" => ENV.fetch("BUNDLE_JOBS", "2"), "RAILS_ENV" => nil, "RACK_ENV" => nil,
-              "DISABLE_SPRING" => "1", "RUBYOPT" => nil, "RUBYLIB" => nil }
+              "DISABLE_SPRING" => "1" }
       # Where gems go when the default gem directory is not this user's to write (else Bundler asks for sudo).
       env["BUNDLE_PATH"] = File.join(@root, "bundle") unless File.writable?(Gem.dir)
       # The Railtie requires ruby_llm/agent_sdk/log_subscriber, which has not landed on main yet: the same stand-in
       # spec/dummy uses, only while lib/ has none (so the real one wins as soon as it exists).
       unless File.exist?(File.join(GEM_ROOT, "lib/ruby_llm/agent_sdk/log_subscriber.rb"))
-        env["RUBYLIB"] = File.join(GEM_ROOT, "spec/support/stubs")
+        stubs = File.join(GEM_ROOT, "spec/support/stubs")
+        env["RUBYLIB"] = [ENV.fetch("RUBYLIB", nil), stubs].compact.join(File::PATH_SEPARATOR) # ENV: the unbundled one
       end
       env
     end
