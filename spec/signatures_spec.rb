@@ -18,7 +18,7 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
               RubyLLM::AgentSDK::ToolRunner RubyLLM::AgentSDK::SdkMcpServer
               RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction
-              RubyLLM::AgentSDK::Instrumentation].freeze
+              RubyLLM::AgentSDK::Instrumentation RubyLLM::AgentSDK::Configuration].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }
