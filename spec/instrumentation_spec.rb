@@ -215,6 +215,16 @@ RSpec.describe RubyLLM::AgentSDK::Instrumentation do
       expect(threads).not_to include(Thread.current)
     end
 
+    it "turns an executor that raises into an is_error result, never an exception out of #run" do
+      broken = Object.new
+      def broken.wrap = raise(IOError, "no connection")
+      SDK.config.executor = broken
+      log = StringIO.new
+      result = SDK::ToolRunner.new([InstrLookup], default_timeout: 5, logger: Logger.new(log)).run([call]).first
+      expect(result).to include(is_error: true, content: "IOError: no connection")
+      expect(log.string).to include("IOError: no connection")
+    end
+
     it "does not wrap a lone call in the caller's thread" do
       results = SDK::ToolRunner.new([InstrLookup]).run([call])
       expect(one(results)[:is_error]).to be(false)

@@ -234,6 +234,8 @@ module RubyLLM
             Thread.current.report_on_exception = false
             Thread.current.name = name # from inside: one prctl, where naming another thread writes /proc/…/comm
             AgentSDK.config.wrap_callback { invoke(instance, input) } # the Rails executor: its own DB connection
+          rescue StandardError, ScriptError, SystemStackError => e
+            [:error, e] # the executor itself failed (the tool's own errors are invoke's): an is_error result
           rescue Exception => e # rubocop:disable Lint/RescueException
             [:raise, e] # Interrupt, SystemExit…: raised again in the caller by #wait
           end
