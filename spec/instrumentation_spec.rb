@@ -101,6 +101,18 @@ RSpec.describe RubyLLM::AgentSDK::Instrumentation do
     expect(one.payload[:session_id]).to eq(two.payload[:session_id]) # the client's one session
   end
 
+  it "query.agent_sdk under :cli: the model and session from the init line, the figures from the result" do
+    init = '{"type":"system","subtype":"init","session_id":"cli-1","model":"claude-haiku-4-5"}'
+    result = '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"cli-1",' \
+             '"total_cost_usd":0.002,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":3,' \
+             '"cache_creation_input_tokens":2}}'
+    allow_any_instance_of(RubyLLM::AgentSDK::CLI).to receive(:stream).and_yield(init).and_yield(result)
+    events = capture(/\Aquery\.agent_sdk\z/) { SDK.query("hi", transport: :cli) { nil } }
+    expect(one(events).payload).to eq(transport: :cli, model: "claude-haiku-4-5", subtype: "success", is_error: false,
+                                      num_turns: 1, input_tokens: 10, output_tokens: 5, cache_read_tokens: 3,
+                                      cache_creation_tokens: 2, total_cost_usd: 0.002, session_id: "cli-1")
+  end
+
   it "request.agent_sdk / retry.agent_sdk: a 529 then a success is two attempts and one retry" do
     turns = [{ status: 529, headers: { "retry-after-ms" => "20" } }, answer("finally")]
     events = SDK::Testing::FakeServer.open(turns) { |server| capture { SDK.query("hi", **api_options(server)).to_a } }
