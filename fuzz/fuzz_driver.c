@@ -9,7 +9,10 @@
  *   - every run ends, within a bounded number of polls, each reported done exactly once with exactly one result line;
  *   - the drive never waits with nothing in flight and no timer (the hang of a stream rejected by on_data);
  *   - on_done runs exactly once for every request started, none is left when the driver is freed;
- *   - no run makes more model calls than max_turns, every line is JSON (and, under ASan, nothing leaks). */
+ *   - no run makes more model calls than max_turns, every line is JSON (and, under ASan, nothing leaks);
+ *   - runs that keep attempt records (asdk_driver_record_attempts, as Native::Runner when instrumented) deliver one
+ *     request record per attempt that got an answer from the loop, each retry record after the request record of
+ *     the attempt it retries, with sane fields and no secret; neither a line nor a record holds the API key. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +179,16 @@ static void fpoll(void *net, int timeout_ms)
 
 static const asdk_net_ops fake_ops = { fstart, fcancel, fpoll, fwakeup };
 
+#define SECRET "sk-fuzz-secret-key"
+
+static int contains(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++)
+        if (!memcmp(s + i, needle, k)) return 1;
+    return 0;
+}
+
 static void check_line(const char *s, size_t n, int *results)
 {
     char *copy = malloc(n + 1);
@@ -184,6 +197,7 @@ static void check_line(const char *s, size_t n, int *results)
     copy[n] = '\0';
     yajl_val v = yajl_tree_parse(copy, NULL, 0);
     CHECK(v && YAJL_IS_OBJECT(v));
+    CHECK(!contains(s, n, SECRET));
     const char *path[] = { "type", NULL };
     yajl_val t = yajl_tree_get(v, path, yajl_t_string);
     CHECK(t);
@@ -194,6 +208,40 @@ static void check_line(const char *s, size_t n, int *results)
 }
 
 #define MAX_RUNS 4
+
+typedef struct {
+    int record;
+    int64_t max_retries;
+    int last_kind;       /* the kind of the last record delivered (0: none) */
+    int64_t last_attempt;
+} run_records;
+
+static void check_record(const asdk_drv_record *rec, run_records *rr)
+{
+    CHECK(rr->record);
+    CHECK(rec->kind == ASDK_REC_REQUEST || rec->kind == ASDK_REC_RETRY);
+    CHECK(rec->attempt >= 1 && rec->attempt <= rr->max_retries + 1);
+    CHECK(rec->status >= 0 && rec->status < 600);
+    CHECK(memchr(rec->error, '\0', sizeof rec->error));
+    CHECK(!strstr(rec->error, SECRET));
+    if (rec->kind == ASDK_REC_RETRY) {
+        /* right after the request record of the attempt it retries */
+        CHECK(rr->last_kind == ASDK_REC_REQUEST && rr->last_attempt == rec->attempt);
+        CHECK(rec->wait_ms >= 0 && rec->error[0]);
+    } else {
+        CHECK(rec->total_ms >= 0 && rec->ttfb_ms >= -1 && rec->ttfb_ms <= rec->total_ms);
+        CHECK(rec->has_usage || rec->cost_micros == -1);
+    }
+    rr->last_kind = (int)rec->kind;
+    rr->last_attempt = rec->attempt;
+}
+
+static void drain_records(asdk_drun *r, run_records *rr)
+{
+    const asdk_drv_record *rec;
+    while (asdk_driver_next_record(r, &rec)) check_record(rec, rr);
+    CHECK(r->records_dropped == 0); /* the host is called for every attempt's records: the ring never fills */
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -213,6 +261,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     asdk_driver_set_net(d, &fake_ops, &f);
 
     int nruns = 1 + (int)take(&f.b, MAX_RUNS), max_turns[MAX_RUNS], done[MAX_RUNS] = { 0 }, results[MAX_RUNS] = { 0 };
+    run_records rr[MAX_RUNS];
+    memset(rr, 0, sizeof rr);
     const char *headers[] = { "content-type: application/json", "x-api-key: sk-fuzz-secret-key" };
     for (int i = 0; i < nruns; i++) {
         asdk_loop_config c = { 0 };
@@ -228,6 +278,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c.stream = 1;
         char err[256];
         CHECK(asdk_driver_add(d, &c, "http://fake/v1/messages", headers, 2, err, sizeof err) == i);
+        rr[i].max_retries = c.max_retries;
+        rr[i].record = (int)take(&f.b, 2);
+        if (rr[i].record) CHECK(asdk_driver_record_attempts(d, (size_t)i, 1) == 0);
     }
 
     int host_stopped = 0;
@@ -247,6 +300,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (take(&f.b, 64) == 0) host_stopped = 1;
                     if (host_stopped) break;
                 }
+                break;
+            case ASDK_DRV_RECORDS:
+                drain_records(r, &rr[i]);
                 break;
             case ASDK_DRV_TOOLS:
                 for (size_t k = 0, n = asdk_loop_tool_count(r->loop); k < n; k++)
@@ -274,6 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < nruns; i++) {
             const char *line;
             size_t len;
+            drain_records(d->runs[i], &rr[i]); /* as Runner#drain: the records of an abandoned run are dropped */
             while (asdk_driver_next_line(d->runs[i], &line, &len)) check_line(line, len, &results[i]);
             if (!done[i]) done[i] = 1; /* reported through the drain */
         }

@@ -231,6 +231,51 @@ RSpec.describe "transport: :api" do
     expect(result.content).not_to include("sk-ant-test")
   end
 
+  it "hands a finished model call over at once, not after the driver's poll slice (1 s)" do
+    SDK::Testing::FakeServer.open(Array.new(3) { answer("quick") }) do |server|
+      stalls = Array.new(3) do
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        result = run(server).last
+        # the result's duration_ms ends in C when the response is in: what follows is handing it over
+        Process.clock_gettime(Process::CLOCK_MONOTONIC) - started - (result.duration_ms / 1000.0)
+      end
+      expect(stalls.min).to be < 0.5
+    end
+  end
+
+  it "an API failure's result carries api_error: status, type and whether it was retriable" do
+    SDK::Testing::FakeServer.open([{ status: 529 }, answer("never")]) do |server|
+      result = run(server, max_retries: 0).last
+      expect(result.subtype).to eq("error_during_execution")
+      expect(result["api_error"]).to eq("status" => 529, "type" => "overloaded_error", "retriable" => true)
+    end
+    SDK::Testing::FakeServer.open([{ status: 401 }, answer("never")]) do |server|
+      expect(run(server).last["api_error"]).to eq("status" => 401, "type" => "authentication_error", "retriable" => false)
+      expect(server.agent_requests.size).to eq(1)
+    end
+    SDK::Testing::FakeServer.open([{ status: 503, headers: { "x-should-retry" => "false" } }]) do |server|
+      expect(run(server).last["api_error"]).to eq("status" => 503, "type" => "api_error", "retriable" => false)
+    end
+    # an overloaded error event after the 200, spent retries: retriable
+    SDK::Testing::FakeServer.open([{ text: "Hel", fault: :error_event }]) do |server|
+      expect(run(server, max_retries: 0).last["api_error"]).to eq("status" => 200, "type" => "overloaded_error", "retriable" => true)
+    end
+    # a 200 whose stream cannot be read: not retriable
+    bad = { raw: ["event: message_start\ndata: {not json\n\n"] }
+    SDK::Testing::FakeServer.open([bad]) do |server|
+      expect(run(server).last["api_error"]).to eq("status" => 200, "type" => nil, "retriable" => false)
+    end
+    # no response at all: a refused connection is retriable, with no status
+    result = SDK.query("hi", transport: :api, model: "claude-sonnet-4-5", base_url: "http://127.0.0.1:#{closed_port}",
+                             api_key: "sk-ant-test", session_store: :memory, max_retries: 0).to_a.last
+    expect(result["api_error"]).to eq("status" => nil, "type" => nil, "retriable" => true)
+    # other ends carry none
+    SDK::Testing::FakeServer.open([answer("fine")]) { |server| expect(run(server).last.to_h).not_to have_key("api_error") }
+    SDK::Testing::FakeServer.open([tool_use("lookup_order", "order_number" => "ORD-1")]) do |server|
+      expect(run(server, max_turns: 1).last.to_h).not_to have_key("api_error")
+    end
+  end
+
   it "lets other threads run while it waits, and cancel from another thread ends the run" do
     SDK::Testing::FakeServer.open([{ text: "slow", delay: 30 }]) do |server|
       query = SDK::Query.new("hi", **api_options(server))

@@ -17,7 +17,7 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::Testing::FakeServer RubyLLM::AgentSDK::Tool
               RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
               RubyLLM::AgentSDK::ToolRunner RubyLLM::AgentSDK::SdkMcpServer
-              RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction RubyLLM::AgentSDK::Configuration
+              RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction RubyLLM::AgentSDK::Configuration RubyLLM::AgentSDK::Instrumentation
               RubyLLM::AgentSDK::Broadcaster RubyLLM::AgentSDK::ActiveRecord::Recorder
               RubyLLM::AgentSDK::ActiveRecord::SessionStore RubyLLM::AgentSDK::ActiveRecord::SessionRecord
               RubyLLM::AgentSDK::ActiveRecord::MessageRecord RubyLLM::AgentSDK::ActiveRecord::Claim

@@ -7,6 +7,9 @@
  *     :line  — a stream-json line (String), yielded before the run's next model call starts
  *     :tools — [{id:, name:, input_json:}, …]: the block returns [[content, is_error], …] in the same order
  *     :done  — the run ended (its result line came just before)
+ *     :request — {attempt:, status:, input_tokens:, output_tokens:, cache_read_tokens:, cache_creation_tokens:,
+ *                cost_micros:, ttfb_ms:, total_ms:, error:}: one finished HTTP attempt (config instrument: true only)
+ *     :retry   — {attempt:, status:, wait_ms:, reason:}: the loop retries that failed attempt (instrument: true only)
  *   runner.cancel(id, reason = nil)                               # from any thread; ends that run promptly
  *   runner.close                                                  # closes its connections now (not while #run
  *                                                                 # runs); session_id and stats still answer
@@ -45,7 +48,9 @@ typedef struct {
     pid_t pid;                  /* the process that made it: a forked child must neither use nor clean up its HTTP */
 } runner;
 
-static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json;
+static VALUE sym_line, sym_tools, sym_done, sym_id, sym_name, sym_input_json, sym_request, sym_retry, sym_instrument;
+static VALUE sym_attempt, sym_status, sym_input_tokens, sym_output_tokens, sym_cache_read_tokens,
+    sym_cache_creation_tokens, sym_cost_micros, sym_ttfb_ms, sym_total_ms, sym_error, sym_wait_ms, sym_reason;
 
 /* ---- Ruby object -------------------------------------------------------------------------------------- */
 
@@ -185,6 +190,7 @@ static VALUE runner_add(VALUE self, VALUE config, VALUE url, VALUE headers)
         if (!strcmp(err, "out of memory")) rb_raise(rb_eNoMemError, "runner");
         rb_raise(rb_eArgError, "%s", err);
     }
+    if (RTEST(rb_hash_lookup2(config, sym_instrument, Qnil))) asdk_driver_record_attempts(r->d, (size_t)id, 1);
     RB_GC_GUARD(config);
     RB_GC_GUARD(headers);
     RB_GC_GUARD(lines);
@@ -247,6 +253,36 @@ static void yield_lines(size_t i, asdk_drun *s)
         rb_yield_values(3, SIZET2NUM(i), sym_line, rb_obj_freeze(rb_utf8_str_new(p, (long)n)));
 }
 
+static VALUE count_or_nil(int has, int64_t v) { return has ? LL2NUM(v) : Qnil; }
+
+/* Yields s's attempt records one at a time, as :request / :retry Hashes. */
+static void yield_records(size_t i, asdk_drun *s)
+{
+    const asdk_drv_record *rec;
+    while (asdk_driver_next_record(s, &rec)) {
+        VALUE h = rb_hash_new();
+        rb_hash_aset(h, sym_attempt, LL2NUM(rec->attempt));
+        rb_hash_aset(h, sym_status, INT2NUM(rec->status));
+        VALUE error = rec->error[0] ? rb_utf8_str_new_cstr(rec->error) : Qnil;
+        if (rec->kind == ASDK_REC_RETRY) {
+            rb_hash_aset(h, sym_wait_ms, LL2NUM(rec->wait_ms));
+            rb_hash_aset(h, sym_reason, error);
+            rb_yield_values(3, SIZET2NUM(i), sym_retry, h);
+            continue;
+        }
+        const asdk_usage *u = &rec->usage;
+        rb_hash_aset(h, sym_input_tokens, count_or_nil(rec->has_usage, u->input_tokens));
+        rb_hash_aset(h, sym_output_tokens, count_or_nil(rec->has_usage, u->output_tokens));
+        rb_hash_aset(h, sym_cache_read_tokens, count_or_nil(rec->has_usage, u->cache_read_input_tokens));
+        rb_hash_aset(h, sym_cache_creation_tokens, count_or_nil(rec->has_usage, u->cache_creation_input_tokens));
+        rb_hash_aset(h, sym_cost_micros, count_or_nil(rec->cost_micros >= 0, rec->cost_micros));
+        rb_hash_aset(h, sym_ttfb_ms, count_or_nil(rec->ttfb_ms >= 0, rec->ttfb_ms));
+        rb_hash_aset(h, sym_total_ms, LL2NUM(rec->total_ms));
+        rb_hash_aset(h, sym_error, error);
+        rb_yield_values(3, SIZET2NUM(i), sym_request, h);
+    }
+}
+
 static void run_tools(runner *r, size_t i, asdk_drun *s)
 {
     size_t n = asdk_loop_tool_count(s->loop);
@@ -282,6 +318,7 @@ static void step_in_ruby(runner *r, asdk_drun *s)
         if (s->cancel && s->req) asdk_without_gvl_uninterruptible(cancel_request_nogvl, s);
         switch (asdk_driver_step(r->d, s)) {
         case ASDK_DRV_LINES: yield_lines(s->index, s); break;
+        case ASDK_DRV_RECORDS: yield_records(s->index, s); break;
         case ASDK_DRV_TOOLS: run_tools(r, s->index, s); break;
         case ASDK_DRV_DONE: rb_yield_values(3, SIZET2NUM(s->index), sym_done, Qnil); return;
         case ASDK_DRV_NOMEM: rb_raise(rb_eNoMemError, "runner: out of memory (emitted lines, or the request could not be started)");
@@ -340,6 +377,8 @@ static VALUE runner_drain(VALUE self)
     asdk_driver_cancel_all(r->d, "the run was abandoned (the block raised or the thread was interrupted)");
     for (size_t i = 0; i < r->d->nruns; i++) {
         asdk_drun *s = r->d->runs[i];
+        const asdk_drv_record *rec;
+        while (asdk_driver_next_record(s, &rec)) {} /* the attempts of a run abandoned: not reported */
         const char *p;
         size_t n;
         while (asdk_driver_next_line(s, &p, &n))
@@ -385,6 +424,21 @@ void asdk_init_runner(VALUE mNative)
     sym_id = ID2SYM(rb_intern("id"));
     sym_name = ID2SYM(rb_intern("name"));
     sym_input_json = ID2SYM(rb_intern("input_json"));
+    sym_request = ID2SYM(rb_intern("request"));
+    sym_retry = ID2SYM(rb_intern("retry"));
+    sym_instrument = ID2SYM(rb_intern("instrument"));
+    sym_attempt = ID2SYM(rb_intern("attempt"));
+    sym_status = ID2SYM(rb_intern("status"));
+    sym_input_tokens = ID2SYM(rb_intern("input_tokens"));
+    sym_output_tokens = ID2SYM(rb_intern("output_tokens"));
+    sym_cache_read_tokens = ID2SYM(rb_intern("cache_read_tokens"));
+    sym_cache_creation_tokens = ID2SYM(rb_intern("cache_creation_tokens"));
+    sym_cost_micros = ID2SYM(rb_intern("cost_micros"));
+    sym_ttfb_ms = ID2SYM(rb_intern("ttfb_ms"));
+    sym_total_ms = ID2SYM(rb_intern("total_ms"));
+    sym_error = ID2SYM(rb_intern("error"));
+    sym_wait_ms = ID2SYM(rb_intern("wait_ms"));
+    sym_reason = ID2SYM(rb_intern("reason"));
 
     VALUE c = rb_define_class_under(mNative, "Runner", rb_cObject);
     rb_define_alloc_func(c, runner_alloc);

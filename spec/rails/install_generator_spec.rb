@@ -307,6 +307,10 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   end
 
   context "in a PostgreSQL app, migrated on a real server" do
+    # No fixture transaction: it would be opened on the connection to the database made here, which is dropped
+    # before the example's teardown.
+    self.use_transactional_tests = false
+
     before { skeleton(adapter: "postgresql") }
 
     # A database of its own on the specs' PostgreSQL server (spec/support/servers.rb; a skip when there is none,

@@ -127,12 +127,6 @@ module AgentSDKSpec
               "DISABLE_SPRING" => "1" }
       # Where gems go when the default gem directory is not this user's to write (else Bundler asks for sudo).
       env["BUNDLE_PATH"] = File.join(@root, "bundle") unless File.writable?(Gem.dir)
-      # The Railtie requires ruby_llm/agent_sdk/log_subscriber, which has not landed on main yet: the same stand-in
-      # spec/dummy uses, only while lib/ has none (so the real one wins as soon as it exists).
-      unless File.exist?(File.join(GEM_ROOT, "lib/ruby_llm/agent_sdk/log_subscriber.rb"))
-        stubs = File.join(GEM_ROOT, "spec/support/stubs")
-        env["RUBYLIB"] = [ENV.fetch("RUBYLIB", nil), stubs].compact.join(File::PATH_SEPARATOR) # ENV: the unbundled one
-      end
       env
     end
 

@@ -94,7 +94,12 @@ static int on_text(void *ud, const char *text, size_t len)
     return 1;
 }
 
-static void on_status(void *ud, int status) { ((asdk_drun *)ud)->status = status; }
+static void on_status(void *ud, int status)
+{
+    asdk_drun *s = ud;
+    s->status = status;
+    if (s->record && s->first_byte_ms < 0) s->first_byte_ms = now_ms(s->d);
+}
 
 static int header_is(const char *name, size_t nlen, const char *lit)
 {
@@ -200,6 +205,45 @@ static void redact(asdk_drun *s, asdk_buf *b)
     }
 }
 
+/* A slot at the end of r's ring, or NULL (full: counted). */
+static asdk_drv_record *record_slot(asdk_drun *r, asdk_rec_kind kind)
+{
+    if (r->nrecords == ASDK_DRV_RECORDS_MAX) {
+        r->records_dropped++;
+        return NULL;
+    }
+    asdk_drv_record *rec = &r->records[(r->records_head + r->nrecords++) % ASDK_DRV_RECORDS_MAX];
+    memset(rec, 0, sizeof *rec);
+    rec->kind = kind;
+    return rec;
+}
+
+/* After asdk_loop_response: the attempt just reported, and the retry it led to. */
+static void record_attempt(asdk_drun *s)
+{
+    const asdk_loop_attempt *a = asdk_loop_last_attempt(s->loop);
+    int64_t now = now_ms(s->d);
+    asdk_drv_record *rec = record_slot(s, ASDK_REC_REQUEST);
+    if (rec) {
+        rec->attempt = a->attempt;
+        rec->status = a->http_status;
+        rec->has_usage = a->has_usage;
+        rec->usage = a->usage;
+        rec->cost_micros = a->cost_micros;
+        rec->ttfb_ms = s->first_byte_ms >= 0 ? s->first_byte_ms - s->sent_ms : -1;
+        rec->total_ms = now - s->sent_ms;
+        memcpy(rec->error, a->error, sizeof rec->error);
+    }
+    if (a->retrying && (rec = record_slot(s, ASDK_REC_RETRY))) {
+        rec->attempt = a->attempt;
+        rec->status = a->http_status;
+        rec->cost_micros = -1;
+        rec->ttfb_ms = -1;
+        rec->wait_ms = a->wait_ms;
+        memcpy(rec->error, a->error, sizeof rec->error);
+    }
+}
+
 static void on_done(void *ud, const asdk_http_result *res)
 {
     asdk_drun *s = ud;
@@ -246,7 +290,9 @@ static void on_done(void *ud, const asdk_http_result *res)
         s->turn.complete = 0;
         in.turn = &s->turn;
     }
+    int sending = asdk_loop_state_now(s->loop) == ASDK_LOOP_SEND;
     asdk_loop_state st = asdk_loop_response(s->loop, &in);
+    if (s->record && sending) record_attempt(s);
     if (st == ASDK_LOOP_SLEEP) s->wake_at_ms = now_ms(s->d) + asdk_loop_sleep_ms(s->loop);
 }
 
@@ -264,6 +310,7 @@ static void reset_attempt(asdk_drun *s)
     s->rejected = NULL;
     s->cancelling = 0;
     s->error_body.len = 0;
+    s->first_byte_ms = -1;
 }
 
 void asdk_driver_cancel_request(asdk_drun *s)
@@ -307,6 +354,7 @@ static int start_request(asdk_driver *d, asdk_drun *s)
     o.ca_file = d->o.ca_file;
     o.user_agent = "agent_sdk/" "ruby";
     static const asdk_http_callbacks cb = { on_status, on_header, on_data, on_done };
+    if (s->record) s->sent_ms = now_ms(d);
     s->req = d->net_ops->start(d->net, &o, &cb, s);
     return s->req ? 0 : -1;
 }
@@ -356,6 +404,7 @@ long asdk_driver_add(asdk_driver *d, const asdk_loop_config *c, const char *url,
     s->d = d;
     s->retry_after_ms = -1;
     s->should_retry = -1;
+    s->first_byte_ms = -1;
     asdk_turn_init(&s->turn);
     asdk_loop_io io = { run_emit, run_now, run_random, s };
     s->loop = asdk_loop_new(c, &io, err, errlen);
@@ -416,7 +465,9 @@ static int step_in_c(asdk_driver *d, asdk_drun *s)
 {
     for (;;) {
         asdk_loop_state st = asdk_loop_state_now(s->loop);
-        if (s->lines.buf.len > s->lines_off || s->lines.nomem || st == ASDK_LOOP_TOOLS || st == ASDK_LOOP_DONE) return 1;
+        if (s->lines.buf.len > s->lines_off || s->lines.nomem || s->nrecords || st == ASDK_LOOP_TOOLS ||
+            st == ASDK_LOOP_DONE)
+            return 1;
         if (st == ASDK_LOOP_SLEEP) {
             if (now_ms(d) < s->wake_at_ms) {
                 note_sleep(d, s->wake_at_ms);
@@ -485,6 +536,22 @@ int asdk_driver_next_line(asdk_drun *r, const char **line, size_t *len)
     return 1;
 }
 
+int asdk_driver_record_attempts(asdk_driver *d, size_t i, int on)
+{
+    if (i >= d->nruns) return -1;
+    d->runs[i]->record = on != 0;
+    return 0;
+}
+
+int asdk_driver_next_record(asdk_drun *r, const asdk_drv_record **rec)
+{
+    if (!r->nrecords) return 0;
+    *rec = &r->records[r->records_head];
+    r->records_head = (r->records_head + 1) % ASDK_DRV_RECORDS_MAX;
+    r->nrecords--;
+    return 1;
+}
+
 void asdk_driver_resume(asdk_driver *d, asdk_drun *r)
 {
     (void)d;
@@ -499,7 +566,8 @@ asdk_drv_event asdk_driver_step(asdk_driver *d, asdk_drun *s)
             asdk_driver_cancel_request(s);
             st = asdk_loop_cancel(s->loop, s->cancel_reason);
         }
-        /* every message is delivered before anything that follows it */
+        /* an attempt's records before the lines it led to; every message before anything that follows it */
+        if (s->nrecords) return ASDK_DRV_RECORDS;
         if (s->lines.buf.len > s->lines_off) return ASDK_DRV_LINES;
         s->lines.buf.len = s->lines_off = 0;
         if (s->lines.nomem) {
@@ -515,7 +583,7 @@ asdk_drv_event asdk_driver_step(asdk_driver *d, asdk_drun *s)
         }
         if (!step_in_c(d, s)) return ASDK_DRV_IDLE; /* it waits on the network or a timer */
         if (asdk_loop_state_now(s->loop) == ASDK_LOOP_SEND && !s->req && s->lines.buf.len <= s->lines_off &&
-            !s->lines.nomem)
+            !s->lines.nomem && !s->nrecords)
             return ASDK_DRV_NOMEM;
     }
 }

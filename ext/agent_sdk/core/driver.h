@@ -39,6 +39,27 @@ extern const asdk_net_ops asdk_net_curl;
 
 typedef struct asdk_driver asdk_driver;
 
+/* Attempt records (asdk_driver_record_attempts): what a host that instruments its runs is told about each finished
+ * HTTP attempt and each retry the loop schedules. Kept in a fixed ring per run, no allocation: a run with records
+ * waiting needs the host (ASDK_DRV_RECORDS), so the ring holds at most the two of one attempt in practice; a record
+ * that finds it full is counted in records_dropped and dropped. */
+#define ASDK_DRV_RECORDS_MAX 4
+
+typedef enum { ASDK_REC_REQUEST = 1, ASDK_REC_RETRY } asdk_rec_kind;
+
+typedef struct {
+    asdk_rec_kind kind;
+    int64_t attempt;        /* 1-based within its model call; RETRY: the attempt that failed */
+    int status;             /* HTTP status; 0: no response */
+    int has_usage;          /* REQUEST: the attempt reported usage (usage, cost_micros) */
+    asdk_usage usage;
+    int64_t cost_micros;    /* -1: none reported, or no price */
+    int64_t ttfb_ms;        /* REQUEST: from sending to the response's first byte; -1: no response */
+    int64_t total_ms;       /* REQUEST: from sending to the end of the attempt */
+    int64_t wait_ms;        /* RETRY: the wait before the next attempt */
+    char error[ASDK_ATTEMPT_ERROR_MAX]; /* REQUEST: why it failed, "" when ok; RETRY: why it is retried */
+} asdk_drv_record;
+
 typedef struct asdk_drun {
     asdk_driver *d;
     size_t index;               /* its id: d->runs[index] */
@@ -66,6 +87,12 @@ typedef struct asdk_drun {
     int cancel;                 /* asdk_driver_cancel was called */
     char *cancel_reason;
     int reported;               /* ASDK_DRV_DONE returned */
+
+    int record;                 /* asdk_driver_record_attempts: keep attempt records */
+    int64_t sent_ms, first_byte_ms; /* the attempt in flight: when it was sent, when its response began (-1: not yet) */
+    asdk_drv_record records[ASDK_DRV_RECORDS_MAX]; /* a ring: records_head is the oldest undelivered */
+    size_t records_head, nrecords;
+    size_t records_dropped;
 } asdk_drun;
 
 typedef struct {
@@ -95,7 +122,8 @@ typedef enum {
     ASDK_DRV_LINES,    /* lines to deliver: asdk_driver_next_line until it returns 0, then step again */
     ASDK_DRV_TOOLS,    /* tool calls: asdk_loop_tool_count/_call/_result on run->loop, then asdk_driver_resume */
     ASDK_DRV_DONE,     /* the run ended (its lines were delivered); returned once */
-    ASDK_DRV_NOMEM     /* the request could not be started */
+    ASDK_DRV_NOMEM,    /* the request could not be started */
+    ASDK_DRV_RECORDS   /* attempt records to deliver: asdk_driver_next_record until it returns 0, then step again */
 } asdk_drv_event;
 
 asdk_driver *asdk_driver_new(const asdk_driver_opts *o);
@@ -126,6 +154,10 @@ void asdk_driver_pop(asdk_driver *d, asdk_drun *r);
  * stops between two calls (its callback raised) leaves the rest for later: nothing is dropped. */
 int asdk_driver_next_line(asdk_drun *r, const char **line, size_t *len);
 void asdk_driver_resume(asdk_driver *d, asdk_drun *r);
+/* Keeps attempt records for run i from now on (on != 0), or stops. Returns -1 for no such run. */
+int asdk_driver_record_attempts(asdk_driver *d, size_t i, int on);
+/* The oldest undelivered record of r, taken off its ring (valid until the run's next attempt ends); 0 when none. */
+int asdk_driver_next_record(asdk_drun *r, const asdk_drv_record **rec);
 /* Ends every run not yet reported with "error_cancelled" (reason), so its lines — result included — can be
  * drained with asdk_driver_next_line. For a host that stops for good (its block raised). */
 void asdk_driver_cancel_all(asdk_driver *d, const char *reason);

@@ -911,6 +911,8 @@ int asdk_http_poll(asdk_http *h, int timeout_ms)
     return h->live;
 }
 
+int asdk_http_live(const asdk_http *h) { return h->live; }
+
 void asdk_http_wait_wakeup(asdk_http *h, int timeout_ms)
 {
     if (!h || h->in_poll) return;

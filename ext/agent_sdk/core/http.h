@@ -123,6 +123,9 @@ void asdk_http_cancel(asdk_http_req *r);
  * the callbacks: it is what runs without Ruby's GVL. */
 int asdk_http_poll(asdk_http *h, int timeout_ms);
 
+/* How many requests are running (started, on_done not yet called). */
+int asdk_http_live(const asdk_http *h);
+
 /* With nothing in flight (asdk_http_poll returned 0): waits up to timeout_ms for asdk_http_wakeup only — no busy
  * loop while a driver sleeps before a retry. Returns at once when a wakeup is pending. */
 void asdk_http_wait_wakeup(asdk_http *h, int timeout_ms);

@@ -79,6 +79,9 @@ struct asdk_loop {
     int64_t started_ms, api_ms;
     asdk_buf stop_reason, final_text;
     asdk_buf line; /* the line being emitted */
+
+    asdk_loop_attempt last; /* the last attempt (asdk_loop_last_attempt) */
+    int api_error;          /* the result being written ends the run on `last`'s failure: it carries "api_error" */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------------------- */
@@ -101,6 +104,17 @@ static char *quote_cstr(const char *s)
         return NULL;
     }
     return b.ptr;
+}
+
+/* src into dst (cap bytes, NUL-terminated), cut on a UTF-8 character boundary when it does not fit. */
+static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap) {
+        len = cap - 1;
+        while (len && ((unsigned char)src[len] & 0xC0) == 0x80) len--; /* src[len] continues a character: cut before it */
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
 }
 
 static int buf_set(asdk_buf *b, const char *p, size_t n)
@@ -360,6 +374,17 @@ static asdk_loop_state finish(asdk_loop *l, const char *subtype, const char *err
         asdk_jw_cstr(&w, error);
         asdk_jw_lit(&w, "]");
     }
+    if (l->api_error) { /* {"status":529 | null,"type":"overloaded_error" | null,"retriable":true} */
+        const asdk_loop_attempt *a = &l->last;
+        asdk_jw_lit(&w, ",\"api_error\":{\"status\":");
+        if (a->http_status) asdk_jw_int(&w, a->http_status);
+        else asdk_jw_lit(&w, "null");
+        asdk_jw_lit(&w, ",\"type\":");
+        if (a->error_type[0]) asdk_jw_cstr(&w, a->error_type);
+        else asdk_jw_lit(&w, "null");
+        asdk_jw_lit(&w, a->retriable ? ",\"retriable\":true}" : ",\"retriable\":false}");
+        l->api_error = 0;
+    }
     line_emit(l, &w); /* the run ends either way */
     l->state = ASDK_LOOP_DONE;
     return l->state;
@@ -553,10 +578,12 @@ static int64_t backoff_ms(asdk_loop *l)
     return (int64_t)(seconds * jitter * 1000.0);
 }
 
-/* The "message" of an error body, else the body itself, in at most cap bytes. */
-static void error_detail(const asdk_loop_response_info *in, char *out, size_t cap)
+/* The "message" of an error body, else the body itself, in at most cap bytes; its error.type in type (tcap bytes),
+ * "" when it has none. */
+static void error_detail(const asdk_loop_response_info *in, char *out, size_t cap, char *type, size_t tcap)
 {
     out[0] = '\0';
+    type[0] = '\0';
     if (!in->error_body || !in->error_body_len) return;
     size_t n = in->error_body_len < 4096 ? in->error_body_len : 4096;
     char text[4097];
@@ -566,6 +593,10 @@ static void error_detail(const asdk_loop_response_info *in, char *out, size_t ca
     const char *path[] = { "error", "message", NULL };
     yajl_val msg = root ? yajl_tree_get(root, path, yajl_t_string) : NULL;
     const char *src = msg && YAJL_GET_STRING(msg) ? YAJL_GET_STRING(msg) : text;
+    const char *tpath[] = { "error", "type", NULL };
+    yajl_val tv = root ? yajl_tree_get(root, tpath, yajl_t_string) : NULL;
+    const char *ts = tv ? YAJL_GET_STRING(tv) : NULL;
+    if (ts) copy_cut(type, tcap, ts, strlen(ts));
     size_t len = strlen(src);
     if (len >= cap) len = cap - 1; /* cut: this is a message for people, not data */
     memcpy(out, src, len);
@@ -628,7 +659,24 @@ asdk_loop_state asdk_loop_response(asdk_loop *l, const asdk_loop_response_info *
 {
     if (l->state != ASDK_LOOP_SEND) return l->state;
     l->api_ms = asdk_sat_add(l->api_ms, now(l) - l->sent_at_ms);
+    int64_t cost_before = l->cost_micros;
     bill(l, in);
+
+    asdk_loop_attempt *a = &l->last;
+    memset(a, 0, sizeof *a);
+    a->attempt = asdk_sat_add(l->attempt, 1);
+    a->http_status = in->http_status;
+    a->cost_micros = -1;
+    if (in->turn && in->turn->has_usage) {
+        a->has_usage = 1;
+        a->usage = in->turn->usage;
+        a->usage.input_tokens = count(a->usage.input_tokens);
+        a->usage.output_tokens = count(a->usage.output_tokens);
+        a->usage.cache_creation_input_tokens = count(a->usage.cache_creation_input_tokens);
+        a->usage.cache_creation_1h_input_tokens = count(a->usage.cache_creation_1h_input_tokens);
+        a->usage.cache_read_input_tokens = count(a->usage.cache_read_input_tokens);
+        if (l->has_price) a->cost_micros = l->cost_micros - cost_before; /* both in [0, INT64_MAX], after >= before */
+    }
 
     char reason[600];
     int retry;
@@ -642,27 +690,36 @@ asdk_loop_state asdk_loop_response(asdk_loop *l, const asdk_loop_response_info *
             snprintf(reason, sizeof reason, "no response body");
         } else if (t->error_type.len) {
             retry = retryable_error_type(&t->error_type);
+            copy_cut(a->error_type, sizeof a->error_type, t->error_type.ptr, t->error_type.len);
             snprintf(reason, sizeof reason, "%.*s: %.*s", (int)t->error_type.len, t->error_type.ptr,
                      (int)(t->error_message.len > 400 ? 400 : t->error_message.len), t->error_message.ptr ? t->error_message.ptr : "");
         } else if (!t->complete) {
             retry = 1;
             snprintf(reason, sizeof reason, "the response ended early");
         } else {
+            a->ok = 1;
             return take_turn(l, t);
         }
     } else {
         int s = in->http_status;
         retry = in->should_retry >= 0 ? in->should_retry : (s == 408 || s == 409 || s == 429 || s >= 500);
         char detail[500];
-        error_detail(in, detail, sizeof detail);
+        error_detail(in, detail, sizeof detail, a->error_type, sizeof a->error_type);
         snprintf(reason, sizeof reason, "HTTP %d%s%s", s, detail[0] ? ": " : "", detail);
     }
 
     if (t && t->began) l->deltas_off = 1;
-    if (!retry || l->attempt >= l->max_retries) return finish(l, "error_during_execution", reason);
+    a->retriable = retry;
+    copy_cut(a->error, sizeof a->error, reason, strlen(reason)); /* cut: a short text for a log line */
+    if (!retry || l->attempt >= l->max_retries) {
+        l->api_error = 1;
+        return finish(l, "error_during_execution", reason);
+    }
     if (clip(l, reason)) return l->state; /* what this attempt cost may leave too little for another */
 
     int64_t wait = in->retry_after_ms >= 0 && in->retry_after_ms <= MAX_RETRY_AFTER_MS ? in->retry_after_ms : backoff_ms(l);
+    a->retrying = 1;
+    a->wait_ms = wait > 0 ? wait : 0;
     l->attempt++;
     if (wait <= 0) {
         l->sent_at_ms = now(l);
@@ -822,6 +879,7 @@ const asdk_buf *asdk_loop_body(const asdk_loop *l) { return &l->body; }
 int64_t asdk_loop_request_max_tokens(const asdk_loop *l) { return l->request_max_tokens; }
 int64_t asdk_loop_request_input_bound(const asdk_loop *l) { return l->input_bound; }
 int64_t asdk_loop_sleep_ms(const asdk_loop *l) { return l->sleep_ms; }
+const asdk_loop_attempt *asdk_loop_last_attempt(const asdk_loop *l) { return &l->last; }
 size_t asdk_loop_tool_count(const asdk_loop *l) { return l->state == ASDK_LOOP_TOOLS ? l->ntools : 0; }
 int64_t asdk_loop_turns(const asdk_loop *l) { return l->turns; }
 int64_t asdk_loop_cost_micros(const asdk_loop *l) { return l->cost_micros; }

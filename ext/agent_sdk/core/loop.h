@@ -15,7 +15,12 @@
  * Every message is handed to io.emit as one stream-json line — the same shapes the Claude Code CLI prints (system
  * init, assistant, user tool results, result, stream_event) — before the state that follows it is returned, so a
  * driver that delivers emitted lines before acting on the state never starts a model call before the caller has
- * seen (and could persist) everything before it. */
+ * seen (and could persist) everything before it.
+ *
+ * A result "error_during_execution" that ends the run on a failed attempt (an HTTP error status, an error event, a
+ * connection failure or timeout, an unreadable response, after the retries it was allowed) carries
+ * "api_error":{"status":529 | null (no response),"type":"overloaded_error" | null,"retriable":true | false}, where
+ * retriable says whether the loop would have retried it had attempts remained. */
 #ifndef ASDK_LOOP_H
 #define ASDK_LOOP_H
 
@@ -87,6 +92,25 @@ typedef struct {
     asdk_turn *turn;
 } asdk_loop_response_info;
 
+/* What became of the last attempt (asdk_loop_last_attempt), for a driver that reports attempts and for the result
+ * line's "api_error". Filled by every asdk_loop_response; no allocation. */
+#define ASDK_ATTEMPT_ERROR_MAX 200 /* bytes of the failure's text kept (cut, NUL-terminated) */
+#define ASDK_ATTEMPT_TYPE_MAX 64   /* bytes of the API's error type kept */
+
+typedef struct {
+    int64_t attempt;          /* 1-based within its model call */
+    int http_status;          /* 0: there was no response */
+    int has_usage;            /* the attempt reported usage: `usage` and `cost_micros` hold it */
+    asdk_usage usage;         /* as reported (negative counts as 0) */
+    int64_t cost_micros;      /* what `usage` cost; -1: no usage reported, or no price */
+    int ok;                   /* the attempt gave a complete turn */
+    int retriable;            /* failed, and the loop would retry it had attempts (and budget) remained */
+    int retrying;             /* failed, and a retry is scheduled: after wait_ms */
+    int64_t wait_ms;
+    char error[ASDK_ATTEMPT_ERROR_MAX];     /* why it failed ("HTTP 529: Overloaded"); "" when ok */
+    char error_type[ASDK_ATTEMPT_TYPE_MAX]; /* the API's error type (overloaded_error…); "" when none */
+} asdk_loop_attempt;
+
 /* Budgets (max_tokens, max_budget_usd) are hard:
  *  - every attempt, a retry too, is sent only if what was billed so far plus the attempt's pre-call bound fits
  *    every budget: its input tokens are bounded (asdk_loop_request_input_bound) and its max_tokens is clipped so
@@ -119,6 +143,9 @@ asdk_loop_state asdk_loop_response(asdk_loop *loop, const asdk_loop_response_inf
  * Call it only for the first attempt that delivers content: a retried turn is not re-streamed (the driver knows
  * through asdk_turn.began on the failed attempt; the loop ignores deltas after a failed attempt that had begun). */
 int asdk_loop_text_delta(asdk_loop *loop, size_t block_index, const char *text, size_t len);
+
+/* The last attempt asdk_loop_response was told about (attempt 0: none yet). */
+const asdk_loop_attempt *asdk_loop_last_attempt(const asdk_loop *loop);
 
 /* SLEEP */
 int64_t asdk_loop_sleep_ms(const asdk_loop *loop);

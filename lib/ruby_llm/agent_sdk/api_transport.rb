@@ -39,7 +39,8 @@ module RubyLLM
             tools_json: tools_json, tool_names_json: JSON.generate(tool_runner.tools.keys), price: price,
             max_turns: o.max_turns, max_tokens: o.max_tokens, max_output_tokens: o.max_output_tokens,
             max_retries: o.max_retries, prompt_caching: o.prompt_caching, include_partial: o.include_partial_messages,
-            max_budget_micros: o.max_budget_usd && (Rational(o.max_budget_usd.to_s) * 1_000_000).floor
+            max_budget_micros: o.max_budget_usd && (Rational(o.max_budget_usd.to_s) * 1_000_000).floor,
+            instrument: Instrumentation.listening?(:request) || Instrumentation.listening?(:retry)
           }
           if o.resume
             lines = store.lines(o.resume) or raise ArgumentError, "resume: no session #{o.resume.inspect} in #{store.class}"
@@ -145,6 +146,7 @@ module RubyLLM
             yield id, Query.to_message(payload, run.options)
             nil
           when :tools then run.run_tools(payload)
+          when :request, :retry then Instrumentation.attempt(event, run.options.model, payload)
           end
         end
         completed = true

@@ -53,10 +53,12 @@ module RubyLLM
 
         @mutex.synchronize do
           result = nil
-          each_message(prompt) do |message|
-            @session_id = message.session_id if message.session_id
-            result = message if message.result?
-            yield message
+          Instrumentation.query(@options) do |event|
+            each_message(prompt) do |message|
+              @session_id = message.session_id if message.session_id
+              result = message if message.result?
+              yield Instrumentation.observe(event, message)
+            end
           end
           result
         end

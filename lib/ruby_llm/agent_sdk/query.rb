@@ -19,11 +19,16 @@ module RubyLLM
                      (@options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options))
       end
 
+      # Yields each Message; the run is one query.agent_sdk event (Instrumentation) when someone subscribes.
       def each(&block)
-        if @transport.is_a?(CLI)
-          @transport.stream(@prompt) { |item| yield Query.to_message(item, @options) }
-        else
-          @transport.each(&block)
+        Instrumentation.query(@options) do |event|
+          if @transport.is_a?(CLI)
+            @transport.stream(@prompt) { |item| yield Instrumentation.observe(event, Query.to_message(item, @options)) }
+          elsif event
+            @transport.each { |message| yield Instrumentation.observe(event, message) }
+          else
+            @transport.each(&block)
+          end
         end
         nil
       end

@@ -21,7 +21,12 @@ module RubyLLM
     # caller's thread too when it has no timeout and runs alone (the only call of the turn that got this far, or
     # parallel: false); otherwise in a thread of its own, which a timeout can kill (all of a turn's at once with
     # parallel: true). Results come in call order. Exceptions that are not errors (Interrupt, SystemExit, …)
-    # are not caught: they propagate out of #run, from a tool's thread as from the caller's.
+    # are not caught: they propagate out of #run, from a tool's thread as from the caller's. A tool's own thread runs
+    # the call inside RubyLLM::AgentSDK.config.wrap_callback (the Rails executor, when one is set).
+    #
+    # Each call is one tool_call.agent_sdk event (Instrumentation) when someone subscribes: tool, tool_use_id,
+    # is_error, refused (nil, or why: :unknown_tool, :invalid_input, :repeated, :hook, :can_use_tool, :not_permitted,
+    # :timeout); its duration runs from admission to the result.
     class ToolRunner
       DEFAULT_RESULT_MAX_BYTES = 4096
       NO_HOOKS = [].freeze
@@ -70,7 +75,8 @@ module RubyLLM
       def run(calls)
         raise ArgumentError, "calls must be an Array of {id:, name:, input:}" unless calls.is_a?(Array)
 
-        pending = calls.map { |call| admit(call) }
+        timed = Instrumentation.listening?(:tool_call)
+        pending = calls.map { |call| admit(call, timed) }
         begin
           if @parallel && pending.count { |p| !p.result } > 1
             pending.each { |p| start(p, alone: false) }
@@ -95,17 +101,26 @@ module RubyLLM
 
       # One call on its way through: `result` is set as soon as it is decided ([content, is_error]); `outcome` is
       # what the tool did ([:ok, value] or [:error, exception]), `thread` the thread it runs in when not inline.
+      # `started` / `ended` (monotonic seconds) are kept only when the call is instrumented; `refused` says why it was.
       Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :outcome, :result,
-                        :ran)
+                        :ran, :refused, :started, :ended)
       private_constant :Call
 
-      def admit(raw)
+      def admit(raw, timed)
+        started = monotonic if timed
         call = Call.new(*fields(raw))
+        call.started = started
         error = check(call) || deduplicate(call) || pre_tool_use(call) || ask_permission(call) || permitted(call)
-        call.result = [error, true] if error
+        decided(call, [error, true]) if error
         call
       rescue StandardError => e
         internal_error(call || Call.new, e)
+      end
+
+      # The call's result is known: its end, for the event.
+      def decided(call, result)
+        call.result = result
+        call.ended = monotonic if call.started
       end
 
       def fields(raw)
@@ -118,7 +133,10 @@ module RubyLLM
 
       def check(call)
         error = @registry.check(call.name, call.input_json)
-        return error if error
+        if error
+          call.refused = @tools.key?(call.name) ? :invalid_input : :unknown_tool
+          return error
+        end
 
         call.tool = @tools.fetch(call.name)
         call.input = JSON.parse(call.input_json)
@@ -128,12 +146,14 @@ module RubyLLM
       def deduplicate(call)
         return nil unless @dedup && @registry.seen?(call.name, call.input_json)
 
+        call.refused = :repeated
         "#{call.name} was already called with these arguments in this run; use the earlier result"
       end
 
       # A refusal before the tool ran: the same call may be made again (the refusal may not hold next time).
-      def refused(call, message)
+      def refused(call, message, why)
         @registry.forget(call.name, call.input_json) if @dedup
+        call.refused = why
         message
       end
 
@@ -142,12 +162,13 @@ module RubyLLM
           output = Hooks.run("PreToolUse", matcher.handlers, hook_input(call, "PreToolUse"), call.id)
           specific = output["hookSpecificOutput"].is_a?(Hash) ? output["hookSpecificOutput"] : {}
           if output["continue"] == false
-            return refused(call, output["stopReason"] || "Stopped by a pre_tool_use hook")
+            return refused(call, output["stopReason"] || "Stopped by a pre_tool_use hook", :hook)
           elsif specific["permissionDecision"] == "deny" || output["decision"] == "block"
-            return refused(call, specific["permissionDecisionReason"] || output["reason"] || "Denied by a pre_tool_use hook")
+            return refused(call, specific["permissionDecisionReason"] || output["reason"] || "Denied by a pre_tool_use hook",
+                           :hook)
           elsif specific.key?("updatedInput")
             error = replace_input(call, specific["updatedInput"], "a pre_tool_use hook")
-            return refused(call, error) if error
+            return refused(call, error, :hook) if error
           end
         end
         nil
@@ -158,20 +179,20 @@ module RubyLLM
 
         context = Permissions::Context.new(tool_use_id: call.id, suggestions: [], agent_id: nil, input: call.input)
         decision = Permissions.decide(@can_use_tool, call.name, call.input, context)
-        return refused(call, decision.message || "Denied by can_use_tool") unless decision.allow?
+        return refused(call, decision.message || "Denied by can_use_tool", :can_use_tool) unless decision.allow?
 
         error = decision.updated_input && replace_input(call, decision.updated_input, "can_use_tool")
-        error ? refused(call, error) : nil
+        error ? refused(call, error, :can_use_tool) : nil
       end
 
       def permitted(call)
         call.instance = call.tool.new(@context)
         return nil if call.instance.permitted?(@context)
 
-        refused(call, "#{call.name} is not permitted in this context")
+        refused(call, "#{call.name} is not permitted in this context", :not_permitted)
       rescue StandardError, ScriptError => e
         logger.error(Redaction.text("agent_sdk: #{call.tool}#permitted? raised #{e.class}: #{e.message} — not permitted"))
-        refused(call, "#{call.name} is not permitted in this context (the permission check failed)")
+        refused(call, "#{call.name} is not permitted in this context (the permission check failed)", :not_permitted)
       end
 
       # Input changed by a hook or can_use_tool is checked against the schema again.
@@ -212,7 +233,9 @@ module RubyLLM
           call.thread = Thread.new(call.instance, kwargs, "agent_sdk tool #{call.name}") do |instance, input, name|
             Thread.current.report_on_exception = false
             Thread.current.name = name # from inside: one prctl, where naming another thread writes /proc/…/comm
-            invoke(instance, input)
+            AgentSDK.config.wrap_callback { invoke(instance, input) } # the Rails executor: its own DB connection
+          rescue StandardError, ScriptError, SystemStackError => e
+            [:error, e] # the executor itself failed (the tool's own errors are invoke's): an is_error result
           rescue Exception => e # rubocop:disable Lint/RescueException
             [:raise, e] # Interrupt, SystemExit…: raised again in the caller by #wait
           end
@@ -240,6 +263,7 @@ module RubyLLM
         return if call.result # timed out
 
         record(call, status, value)
+        call.ended = monotonic if call.started
       end
 
       def record(call, status, value)
@@ -264,7 +288,8 @@ module RubyLLM
 
         stop([thread])
         call.ran = true
-        call.result = ["#{call.name} timed out after #{format_seconds(call.timeout)} s", true]
+        call.refused = :timeout
+        decided(call, ["#{call.name} timed out after #{format_seconds(call.timeout)} s", true])
         nil
       end
 
@@ -292,7 +317,16 @@ module RubyLLM
       def complete(call)
         content, is_error = call.result || ["#{call.name} produced no result", true]
         post_tool_use(call, content, is_error) if call.ran
-        { tool_use_id: call.id, content: content.to_s, is_error: is_error ? true : false }
+        result = { tool_use_id: call.id, content: content.to_s, is_error: is_error ? true : false }
+        publish(call, result) if call.started
+        result
+      end
+
+      def publish(call, result)
+        payload = { tool: call.name, tool_use_id: call.id, is_error: result[:is_error], refused: call.refused }
+        Instrumentation.publish(:tool_call, call.started, call.ended || monotonic, payload)
+      rescue StandardError => e # a subscriber that raises never changes a tool's result
+        logger.error(Redaction.text("agent_sdk: tool_call.agent_sdk subscriber failed: #{e.class}: #{e.message}"))
       end
 
       def post_tool_use(call, content, is_error)
@@ -311,7 +345,7 @@ module RubyLLM
       def internal_error(call, error)
         logger.error(Redaction.text("agent_sdk: tool call #{call.name.inspect} failed inside the runner: #{error.class}: " \
                                     "#{error.message}\n#{Array(error.backtrace).join("\n")}"))
-        call.result = [Redaction.text("Internal error running #{call.name}: #{error.class}: #{error.message}"), true]
+        decided(call, [Redaction.text("Internal error running #{call.name}: #{error.class}: #{error.message}"), true])
         call
       end
 
