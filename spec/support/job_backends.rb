@@ -113,14 +113,14 @@ module AgentSDKSpec
     class << self
       def solid_queue
         Worker.new("solid_queue", [RbConfig.ruby, File.join(DUMMY_ROOT, "bin", "jobs")],
-                   ready: ->(worker) { solid_queue_ready?(worker.pid) })
+                   env: { "AGENT_SDK_QUEUE_ADAPTER" => "solid_queue" }, ready: ->(worker) { solid_queue_ready?(worker.pid) })
       end
 
       def sidekiq(redis_url)
         Worker.new("sidekiq", [RbConfig.ruby, Gem.bin_path("sidekiq", "sidekiq"), "-e", "test", "-r", DUMMY_ROOT,
                                "-q", "default", "-q", "agents", "-c", "3", "-t", "5"],
-                   env: { "REDIS_URL" => redis_url },
-                   ready: ->(worker) { worker.log.include?("Starting processing") })
+                   env: { "REDIS_URL" => redis_url, "AGENT_SDK_QUEUE_ADAPTER" => "sidekiq" },
+                   ready: ->(worker) { sidekiq_ready?(worker.pid) })
       end
 
       # Polls until the block is truthy; on a timeout raises with the worker's log.
@@ -139,8 +139,14 @@ module AgentSDKSpec
 
       # The supervisor registered itself, a worker and a dispatcher (SolidQueue::Process rows in the queue database).
       def solid_queue_ready?(supervisor_pid)
-        supervisor = ::SolidQueue::Process.find_by(kind: "Supervisor", pid: supervisor_pid)
+        supervisor = ::SolidQueue::Process.where("kind LIKE 'Supervisor%'").find_by(pid: supervisor_pid)
         supervisor && (%w[Dispatcher Worker] - ::SolidQueue::Process.where(supervisor_id: supervisor.id).pluck(:kind)).empty?
+      end
+
+      # The process's first heartbeat is in Redis (Sidekiq::ProcessSet).
+      def sidekiq_ready?(pid)
+        require "sidekiq/api"
+        ::Sidekiq::ProcessSet.new(false).any? { |process| process["pid"] == pid }
       end
 
       def start(backend, group)
@@ -150,7 +156,10 @@ module AgentSDKSpec
         when :sidekiq
           redis = group.redis_server
           url = redis.url
-          ::Sidekiq.configure_client { |config| config.redis = { url: url } }
+          ::Sidekiq.configure_client do |config|
+            config.redis = { url: url }
+            config.logger.level = ::Logger::WARN # not "connecting to Redis" on the spec's output
+          end
           ::Sidekiq.redis { |connection| connection.call("FLUSHDB") }
           sidekiq(url).start
         else

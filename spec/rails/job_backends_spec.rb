@@ -1,0 +1,52 @@
+# frozen_string_literal: true
+
+require "rails_helper"
+
+# Real worker processes run the dummy's jobs (spec/support/job_backends.rb): Solid Queue on the dummy's queue database
+# (SQLite, or PostgreSQL under AGENT_SDK_DB=postgresql) and Sidekiq on the specs' Redis. EchoJob proves a job runs in
+# the worker, not here; FlakyJob that a retry_on retry of a transient failure completes on the second attempt.
+RSpec.describe "job backends" do
+  shared_examples "a real job backend" do |adapter_name|
+    it "runs a job in its own worker process" do
+      EchoJob.perform_later("echo-1")
+      run = wait_for(what: "EchoJob to write its row") { JobRun.find_by(tag: "echo-1") }
+      expect(run).to have_attributes(job: "EchoJob", attempt: 1, outcome: "ok", backend: adapter_name)
+      expect(run.pid).not_to eq(Process.pid)
+      expect(job_worker).to be_alive
+    end
+
+    it "completes a job on its second attempt after a transient failure (retry_on)" do
+      FlakyJob.perform_later("flaky-1")
+      wait_for(timeout: 45, what: "FlakyJob's second attempt") { JobRun.where(tag: "flaky-1", outcome: "ok").exists? }
+      runs = JobRun.where(tag: "flaky-1").order(:attempt).pluck(:attempt, :outcome)
+      expect(runs).to eq([[1, "raised"], [2, "ok"]])
+      expect(job_worker.log).to include("FlakyJob::TransientError")
+    end
+  end
+
+  describe "Solid Queue", job_backend: :solid_queue do
+    include_examples "a real job backend", "solid_queue"
+
+    it "keeps its queue in the dummy's queue database, on the dummy's adapter" do
+      adapter = ActiveRecord::Base.connection.adapter_name
+      expect(SolidQueue::Record.connection.adapter_name).to eq(adapter)
+      EchoJob.perform_later("echo-2")
+      wait_for { JobRun.exists?(tag: "echo-2") }
+      expect(SolidQueue::Job.where(class_name: "EchoJob").count).to eq(1)
+    end
+  end
+
+  describe "Sidekiq", job_backend: :sidekiq do
+    include_examples "a real job backend", "sidekiq"
+  end
+
+  describe "outside a job_backend group" do
+    it "has the test adapter and ActiveJob::TestHelper" do
+      expect(EchoJob.queue_adapter).to be_a(ActiveJob::QueueAdapters::TestAdapter)
+      expect { EchoJob.perform_later("x") }.to have_enqueued_job(EchoJob).with("x")
+      assert_enqueued_with(job: EchoJob, args: ["y"]) { EchoJob.perform_later("y") }
+      perform_enqueued_jobs { EchoJob.perform_later("z") }
+      expect(JobRun.find_by(tag: "z")).to have_attributes(backend: "test", pid: Process.pid)
+    end
+  end
+end
