@@ -17,7 +17,11 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::Testing::FakeServer RubyLLM::AgentSDK::Tool
               RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
               RubyLLM::AgentSDK::ToolRunner RubyLLM::AgentSDK::SdkMcpServer
-              RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction].freeze
+              RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction RubyLLM::AgentSDK::Configuration
+              RubyLLM::AgentSDK::Broadcaster RubyLLM::AgentSDK::ActiveRecord::Recorder
+              RubyLLM::AgentSDK::ActiveRecord::SessionStore RubyLLM::AgentSDK::ActiveRecord::SessionRecord
+              RubyLLM::AgentSDK::ActiveRecord::MessageRecord RubyLLM::AgentSDK::ActiveRecord::Claim
+              RubyLLM::AgentSDK::ActiveJob::SessionJob RubyLLM::AgentSDK::ActiveJob::Heartbeat].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }

@@ -77,7 +77,9 @@ module RubyLLM
           broadcaster = Broadcaster.new(session)
           broadcaster.status
           options = agent_options(session, resume, recorder)
+          recorder.secrets = run_secrets(options)
           recorder.record_prompt(prompt) unless options.transport == :api # the :api loop stores its own prompt line
+          recorder.take_new_records.each { |row| broadcaster.message(row) }
           query = Query.new(prompt, options)
           @agent_stop = nil
           heartbeat = Heartbeat.start(session, token: token, interval: AgentSDK.config.heartbeat_interval) do |reason|
@@ -98,7 +100,8 @@ module RubyLLM
           query.each do |message|
             next broadcaster.delta(message) if message.stream_event?
 
-            broadcaster.message(recorder.record(message))
+            recorder.record(message)
+            recorder.take_new_records.each { |row| broadcaster.message(row) }
             result = message if message.result?
             if @agent_stop.nil? && session.cancel_requested?
               @agent_stop = :cancelled
@@ -117,6 +120,12 @@ module RubyLLM
           options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder)) if options.transport == :api
           session.update_columns(transport: options.transport.to_s) if session.transport != options.transport.to_s
           options
+        end
+
+        # The run's key and the secret-named env values it passes the CLI: never written to a row.
+        def run_secrets(options)
+          env = options.env.select { |name, _| CLI::SECRET_ENV.match?(name.to_s) }.values
+          [options.transport == :api ? options.resolved_api_key : nil, *env].compact.map(&:to_s)
         end
 
         def finish(session, token, result, broadcaster)

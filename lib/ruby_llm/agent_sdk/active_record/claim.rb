@@ -70,7 +70,7 @@ module RubyLLM
 
           transaction do
             key = Zlib.crc32("agent_sdk:claim:#{table_name}")
-            connection.select_value("SELECT pg_advisory_xact_lock(#{key})")
+            connection.execute("SELECT pg_advisory_xact_lock(#{key})") # returns void: nothing to cast
             yield
           end
         end

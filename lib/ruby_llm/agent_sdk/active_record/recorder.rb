@@ -22,6 +22,9 @@ module RubyLLM
         MAX_RAW_BYTES = 1024 * 1024
 
         attr_reader :session, :last_record
+        # Values to keep out of every row besides what Redaction already hides (the run's own API key, which may not
+        # look like one): the job sets them from the run's options.
+        attr_accessor :secrets
 
         def initialize(session)
           @session = session
@@ -31,6 +34,8 @@ module RubyLLM
           @base = SessionRecord::TOTALS.index_with { |name| session[name] || 0 }
           @counted = {} # assistant message ids whose usage is in the running totals (the CLI splits one turn into several)
           @pending = nil
+          @secrets = []
+          @fresh = []
         end
 
         # Persists a Message (stream events are not rows: nil). Returns the row. The same message handed over twice in
@@ -49,7 +54,16 @@ module RubyLLM
             session.update_columns(session_changes(message))
           end
           @pending = [message.raw, row]
+          @fresh << row
           @last_record = row
+        end
+
+        # The rows written since the last call, in order: what a broadcaster has not sent yet (the :api loop's prompt
+        # line reaches the store but is never yielded).
+        def take_new_records
+          rows = @fresh
+          @fresh = []
+          rows
         end
 
         # A stream-json line, as a session store receives it.
@@ -70,10 +84,25 @@ module RubyLLM
           raw = message.raw.bytesize > MAX_RAW_BYTES ? message.raw.byteslice(0, MAX_RAW_BYTES).scrub : message.raw
           {
             @reflection.foreign_key => session.id, position: @position, message_type: message.type.to_s,
-            subtype: message.subtype, content: message.content && Redaction.text(message.content), uuid: message.uuid,
-            tool_calls: message.tool_calls.map { |call| { "id" => call[:id], "name" => call[:name], "input" => call[:input] } },
-            metadata: metadata(message), raw: Redaction.text(raw)
+            subtype: message.subtype, content: message.content && redact(message.content), uuid: message.uuid,
+            tool_calls: tool_calls(message), metadata: metadata(message), raw: redact(raw)
           }
+        end
+
+        def redact(text)
+          text = Redaction.text(text)
+          @secrets.each { |secret| text = text.gsub(secret, Redaction::MARK) if secret.to_s.length >= 8 && text.include?(secret) }
+          text
+        end
+
+        # A tool's input may hold anything the model saw: redacted like the line (only parsed back when it changed).
+        def tool_calls(message)
+          return [] if message.tool_calls.empty?
+
+          calls = message.tool_calls.map { |call| { "id" => call[:id], "name" => call[:name], "input" => call[:input] } }
+          json = JSON.generate(calls)
+          clean = redact(json)
+          clean == json ? calls : JSON.parse(clean)
         end
 
         def metadata(message)
@@ -89,7 +118,7 @@ module RubyLLM
             changes[:model_id] = message.model if message.model && session.model_id.blank?
           elsif message.result?
             changes.merge!(result_totals(message))
-            changes[:result] = message.content && Redaction.text(message.content)
+            changes[:result] = message.content && redact(message.content)
           elsif message.assistant? && message.usage && !counted?(message)
             USAGE_COLUMNS.each { |column, key| changes[column] = session[column].to_i + message.usage[key].to_i }
           end
