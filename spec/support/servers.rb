@@ -27,7 +27,11 @@ module AgentSDKSpec
 
     def self.register(name, &block)
       @mutex.synchronize do
-        at_exit { AgentSDKSpec::Cleanup.run } unless @installed
+        unless @installed
+          owner = Process.pid
+          # Not in a forked child that exits through at_exit: the servers are the parent's.
+          at_exit { AgentSDKSpec::Cleanup.run if Process.pid == owner }
+        end
         @installed = true
         @actions << [name, block]
       end
