@@ -186,7 +186,7 @@ module AgentSDKSpec
         FileUtils.mkdir_p([data, sock])
         File.chmod(0o700, data)
         FileUtils.chown_R(USER, nil, @dir) if as_root
-        run!("initdb", "-D", data, "-U", USER, "-A", "trust", "-E", "UTF8", "--no-locale")
+        run!("initdb", "-D", data, "-U", USER, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
         attempts = 0
         begin
           @port = AgentSDKSpec.free_port
@@ -336,10 +336,12 @@ module AgentSDKSpec
 
       private
 
+      # Exists and is not a zombie (an exited daemon stays one until the init of a container reaps it, if ever).
       def alive?(pid)
         Process.kill(0, pid)
-        true
-      rescue Errno::ESRCH
+        state = File.read("/proc/#{pid}/stat")[/\) (\S)/, 1] if File.exist?("/proc/#{pid}/stat")
+        state != "Z"
+      rescue Errno::ESRCH, Errno::ENOENT
         false
       end
     end
