@@ -7,6 +7,17 @@ require "rails_helper"
 # the worker, not here; FlakyJob that a retry_on retry of a transient failure completes on the second attempt.
 RSpec.describe "job backends" do
   shared_examples "a real job backend" do |adapter_name|
+    def job_worker_env
+      agent_config_env(transport: :api, model: "claude-worker-model", query_options: { base_url: "http://127.0.0.1:9/" })
+    end
+
+    it "starts the worker with the group's config.agent_sdk settings (job_worker_env)" do
+      ConfigJob.perform_later("config-1")
+      run = wait_for { JobRun.find_by(tag: "config-1") }
+      expect(run.outcome).to eq(":api claude-worker-model http://127.0.0.1:9/")
+      expect(RubyLLM::AgentSDK.config.model).not_to eq("claude-worker-model")
+    end
+
     it "runs a job in its own worker process" do
       EchoJob.perform_later("echo-1")
       run = wait_for(what: "EchoJob to write its row") { JobRun.find_by(tag: "echo-1") }

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "fileutils"
+require "json"
 require "rbconfig"
 require_relative "servers"
 
@@ -15,6 +16,10 @@ require_relative "servers"
 #
 #   job_worker                     # the JobBackends::Worker (pid, log_path, log)
 #   wait_for(timeout: 30) { JobRun.exists?(tag: "x") }   # polls the database; on a timeout fails with the log
+#
+# The worker's ENV comes from the group's `job_worker_env` when it defines one (run in before(:context));
+# `agent_config_env(transport: :api, query_options: { base_url: … })` there gives the worker those config.agent_sdk
+# settings (spec/dummy/config/initializers/agent_sdk.rb).
 #
 # The worker's output is kept in tmp/artifacts/<run>/ (AgentSDKSpec.artifacts_dir).
 module AgentSDKSpec
@@ -111,15 +116,16 @@ module AgentSDKSpec
     end
 
     class << self
-      def solid_queue
+      def solid_queue(env = {})
         Worker.new("solid_queue", [RbConfig.ruby, File.join(DUMMY_ROOT, "bin", "jobs")],
-                   env: { "AGENT_SDK_QUEUE_ADAPTER" => "solid_queue" }, ready: ->(worker) { solid_queue_ready?(worker.pid) })
+                   env: env.merge("AGENT_SDK_QUEUE_ADAPTER" => "solid_queue"),
+                   ready: ->(worker) { solid_queue_ready?(worker.pid) })
       end
 
-      def sidekiq(redis_url)
+      def sidekiq(redis_url, env = {})
         Worker.new("sidekiq", [RbConfig.ruby, Gem.bin_path("sidekiq", "sidekiq"), "-e", "test", "-r", DUMMY_ROOT,
                                "-q", "default", "-q", "agents", "-c", "3", "-t", "5"],
-                   env: { "REDIS_URL" => redis_url, "AGENT_SDK_QUEUE_ADAPTER" => "sidekiq" },
+                   env: env.merge("REDIS_URL" => redis_url, "AGENT_SDK_QUEUE_ADAPTER" => "sidekiq"),
                    ready: ->(worker) { sidekiq_ready?(worker.pid) })
       end
 
@@ -149,10 +155,10 @@ module AgentSDKSpec
         ::Sidekiq::ProcessSet.new(false).any? { |process| process["pid"] == pid }
       end
 
-      def start(backend, group)
+      def start(backend, group, env = {})
         case backend
         when :solid_queue
-          solid_queue.start
+          solid_queue(env).start
         when :sidekiq
           redis = group.redis_server
           url = redis.url
@@ -161,7 +167,7 @@ module AgentSDKSpec
             config.logger.level = ::Logger::WARN # not "connecting to Redis" on the spec's output
           end
           ::Sidekiq.redis { |connection| connection.call("FLUSHDB") }
-          sidekiq(url).start
+          sidekiq(url, env).start
         else
           raise ArgumentError, "job_backend: #{backend.inspect} (one of #{BACKENDS.inspect})"
         end
@@ -176,7 +182,8 @@ module AgentSDKSpec
 
         group.before(:context) do
           AgentSDKSpec::DummyDatabase.truncate
-          @job_worker = AgentSDKSpec::JobBackends.start(backend, self)
+          env = respond_to?(:job_worker_env) ? job_worker_env : {}
+          @job_worker = AgentSDKSpec::JobBackends.start(backend, self, env)
         end
         group.after(:context) { @job_worker&.stop }
         group.around(:each) do |example|
@@ -193,6 +200,12 @@ module AgentSDKSpec
       end
 
       attr_reader :job_worker
+
+      # ENV for a worker process that sets these config.agent_sdk keys (JSON: symbols become strings; transport and
+      # queue_name are made symbols again).
+      def agent_config_env(**settings)
+        { "AGENT_SDK_CONFIG_JSON" => JSON.generate(settings) }
+      end
 
       def wait_for(timeout: 30, what: "the job", &block)
         AgentSDKSpec::JobBackends.wait_for(timeout: timeout, what: what, worker: job_worker, &block)
