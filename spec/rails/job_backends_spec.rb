@@ -7,14 +7,17 @@ require "rails_helper"
 # the worker, not here; FlakyJob that a retry_on retry of a transient failure completes on the second attempt.
 RSpec.describe "job backends" do
   shared_examples "a real job backend" do |adapter_name|
+    # What a FakeServer started here would give: the worker starts after the group's before(:context) hooks.
+    before(:context) { @base_url = "http://127.0.0.1:#{AgentSDKSpec.free_port}/" }
+
     def job_worker_env
-      agent_config_env(transport: :api, model: "claude-worker-model", query_options: { base_url: "http://127.0.0.1:9/" })
+      agent_config_env(transport: :api, model: "claude-worker-model", query_options: { base_url: @base_url })
     end
 
     it "starts the worker with the group's config.agent_sdk settings (job_worker_env)" do
       ConfigJob.perform_later("config-1")
       run = wait_for { JobRun.find_by(tag: "config-1") }
-      expect(run.outcome).to eq(":api claude-worker-model http://127.0.0.1:9/")
+      expect(run.outcome).to eq(":api claude-worker-model #{@base_url}")
       expect(RubyLLM::AgentSDK.config.model).not_to eq("claude-worker-model")
     end
 

@@ -11,13 +11,13 @@ require_relative "servers"
 # - Sidekiq 7: `sidekiq -r spec/dummy` against the Redis of AgentSDKSpec::Servers.
 #
 # A group tagged `job_backend: :solid_queue` (or :sidekiq) gets one worker process for all its examples (started
-# before the first, stopped after the last), its jobs go to that backend (ActiveJob::Base.queue_adapter, put back
+# before the first, after the group's before(:context) hooks; stopped after the last), its jobs go to that backend (ActiveJob::Base.queue_adapter, put back
 # after each example), and it commits for real (:commits, see spec/rails_helper.rb). In its examples:
 #
 #   job_worker                     # the JobBackends::Worker (pid, log_path, log)
 #   wait_for(timeout: 30) { JobRun.exists?(tag: "x") }   # polls the database; on a timeout fails with the log
 #
-# The worker's ENV comes from the group's `job_worker_env` when it defines one (run in before(:context));
+# The worker's ENV comes from the group's `job_worker_env` when it defines one (called when the worker starts);
 # `agent_config_env(transport: :api, query_options: { base_url: … })` there gives the worker those config.agent_sdk
 # settings (spec/dummy/config/initializers/agent_sdk.rb).
 #
@@ -180,12 +180,21 @@ module AgentSDKSpec
         group.include(AgentSDKSpec::RealCommits)
         backend = group.metadata[:job_backend]
 
-        group.before(:context) do
-          AgentSDKSpec::DummyDatabase.truncate
-          env = respond_to?(:job_worker_env) ? job_worker_env : {}
-          @job_worker = AgentSDKSpec::JobBackends.start(backend, self, env)
+        # Started just before the group's first example, so after the group's own before(:context) hooks (a
+        # FakeServer the worker's job_worker_env points at, say); stopped after its last.
+        worker = nil
+        group.before(:each) do
+          worker ||= begin
+            AgentSDKSpec::DummyDatabase.truncate
+            env = respond_to?(:job_worker_env) ? job_worker_env : {}
+            AgentSDKSpec::JobBackends.start(backend, self, env)
+          end
+          @job_worker = worker
         end
-        group.after(:context) { @job_worker&.stop }
+        group.after(:context) do
+          worker&.stop
+          worker = nil
+        end
         group.around(:each) do |example|
           adapter = ::ActiveJob::Base.queue_adapter
           ::ActiveJob::Base.queue_adapter = backend
