@@ -20,4 +20,6 @@ Gem::Specification.new do |spec|
   # Standard libraries lib/ requires that newer Rubies moved out of the default gems (spec/gem_dependencies_spec.rb):
   # logger is a bundled gem from Ruby 4.0 (3.4 warns), so a bundle must name it. >= 1.5 is what Ruby 3.1 ships.
   spec.add_dependency "logger", ">= 1.5"
+  # bigdecimal (exact session costs in the Rails layer) is a bundled gem from Ruby 3.4; 3.1 ships 3.1.1.
+  spec.add_dependency "bigdecimal", ">= 3.1"
 end

@@ -21,7 +21,13 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::Broadcaster RubyLLM::AgentSDK::ActiveRecord::Recorder
               RubyLLM::AgentSDK::ActiveRecord::SessionStore RubyLLM::AgentSDK::ActiveRecord::SessionRecord
               RubyLLM::AgentSDK::ActiveRecord::MessageRecord RubyLLM::AgentSDK::ActiveRecord::Claim
-              RubyLLM::AgentSDK::ActiveJob::SessionJob RubyLLM::AgentSDK::ActiveJob::Heartbeat].freeze
+              RubyLLM::AgentSDK::ActiveJob::SessionJob RubyLLM::AgentSDK::ActiveJob::Heartbeat
+              RubyLLM::AgentSDK::Testing RubyLLM::AgentSDK::Testing::Stub RubyLLM::AgentSDK::Testing::StubbedTransport
+              RubyLLM::AgentSDK::Testing::AgentRun RubyLLM::AgentSDK::Testing::RunLines RubyLLM::AgentSDK::Testing::RunCriteria
+              RubyLLM::AgentSDK::Testing::ToolCallCriteria RubyLLM::AgentSDK::Testing::Helpers
+              RubyLLM::AgentSDK::Testing::Matchers RubyLLM::AgentSDK::Testing::Matchers::Base
+              RubyLLM::AgentSDK::Testing::Matchers::HaveRunAgent RubyLLM::AgentSDK::Testing::Matchers::HaveCalledTool
+              RubyLLM::AgentSDK::Testing::Assertions].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }

@@ -70,6 +70,16 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::SessionRecord, :rails do
     end
   end
 
+  it "broadcasts the status badge when run!, resume! or cancel! change it" do
+    status_target = ActionView::RecordIdentifier.dom_id(session, :status)
+    sent = capture_turbo_stream_broadcasts(session) do
+      session.run!
+      session.cancel!
+    end
+    expect(sent.map { |b| [b["action"], b["target"]] }).to eq([["replace", status_target]] * 2)
+    expect(sent.map { |b| b.at_css(".agent-status")&.text }).to eq(%w[pending cancelled])
+  end
+
   it "answers latest_content, totals and recent" do
     add_message(session, "assistant", content: "first")
     add_message(session, "user", content: "tool output")

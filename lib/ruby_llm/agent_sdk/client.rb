@@ -62,7 +62,7 @@ module RubyLLM
         end
       end
 
-      def interrupt = api? ? @run&.cancel("interrupted") : @cli.interrupt
+      def interrupt = (@run || api?) ? @run&.cancel("interrupted") : @cli.interrupt
 
       def set_permission_mode(mode)
         raise ArgumentError, "set_permission_mode is for transport: :cli" if api?
@@ -86,6 +86,10 @@ module RubyLLM
       def api? = @options.transport == :api
 
       def each_message(prompt, &block)
+        if (stub = Testing.stubbed_transport) # the test seam: no process, no request
+          @run = stub.open(prompt, api? && @session_id ? @options.with(resume: @session_id) : @options)
+          return @run.each(&block)
+        end
         unless api?
           connect
           @cli.send_prompt(prompt)

@@ -14,7 +14,9 @@ module RubyLLM
 
         @options = options || Options.build(**kwargs)
         @prompt = prompt
-        @transport = @options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options)
+        # The test seam (nil outside tests): a stubbed transport from Testing.stubbed_transport, else the real one.
+        @transport = Testing.stubbed_transport&.open(prompt, @options) ||
+                     (@options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options))
       end
 
       def each(&block)

@@ -86,7 +86,7 @@ module RubyLLM
             @agent_stop ||= reason
             query.cancel
           end
-          result = stream(session, query, recorder, broadcaster)
+          result = stream(query, recorder, broadcaster)
           finish(session, token, result, broadcaster)
         rescue Exception => e # rubocop:disable Lint/RescueException -- every way out leaves a status, then re-raises
           abort_run(session, token, e, broadcaster) unless e.is_a?(TransientError) && e.result
@@ -95,7 +95,7 @@ module RubyLLM
           heartbeat&.stop
         end
 
-        def stream(session, query, recorder, broadcaster)
+        def stream(query, recorder, broadcaster)
           result = nil
           query.each do |message|
             next broadcaster.delta(message) if message.stream_event?
@@ -103,7 +103,7 @@ module RubyLLM
             recorder.record(message)
             recorder.take_new_records.each { |row| broadcaster.message(row) }
             result = message if message.result?
-            if @agent_stop.nil? && session.cancel_requested?
+            if @agent_stop.nil? && recorder.cancel_requested?
               @agent_stop = :cancelled
               query.cancel
             end

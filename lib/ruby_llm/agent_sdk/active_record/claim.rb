@@ -65,12 +65,14 @@ module RubyLLM
           ["(SELECT COUNT(*) FROM (#{running.select('1').to_sql}) agent_sdk_running) < ?", cap]
         end
 
+        def claim_connection = respond_to?(:lease_connection) ? lease_connection : connection
+
         def with_claim_lock(locked)
-          return yield unless locked && connection.adapter_name.match?(/postg/i)
+          return yield unless locked && claim_connection.adapter_name.match?(/postg/i)
 
           transaction do
             key = Zlib.crc32("agent_sdk:claim:#{table_name}")
-            connection.execute("SELECT pg_advisory_xact_lock(#{key})") # returns void: nothing to cast
+            claim_connection.execute("SELECT pg_advisory_xact_lock(#{key})") # returns void: nothing to cast
             yield
           end
         end

@@ -36,6 +36,16 @@ module RubyLLM
           @pending = nil
           @secrets = []
           @fresh = []
+          # (a scoped has_many, as the generated one, has no automatic inverse_of)
+          @inverse = @reflection.inverse_of&.name ||
+                     @reflection.klass.reflect_on_all_associations(:belongs_to)
+                                .find { |a| a.foreign_key.to_s == @reflection.foreign_key.to_s }&.name
+          @cancel_requested = false
+        end
+
+        # True once a write found the session's cancel flag set (checked by the same UPDATE: no query of its own).
+        def cancel_requested?
+          @cancel_requested
         end
 
         # Persists a Message (stream events are not rows: nil). Returns the row. The same message handed over twice in
@@ -48,10 +58,11 @@ module RubyLLM
           end
           return nil if message.stream_event?
 
-          row = nil
+          row = @reflection.klass.new(row_attributes(message))
+          row.association(@inverse).target = session if @inverse # belongs_to is satisfied without a SELECT
           session.class.transaction do
-            row = @reflection.klass.create!(row_attributes(message))
-            session.update_columns(session_changes(message))
+            row.save!
+            write_session(session_changes(message))
           end
           @pending = [message.raw, row]
           @fresh << row
@@ -78,6 +89,34 @@ module RubyLLM
         end
 
         private
+
+        # The session's new totals, in the UPDATE that also tells whether cancel! was called since the last message.
+        # One statement per message on the hot path: its SQL is built once per set of columns, not through a
+        # relation each time (that costs more than the UPDATE itself).
+        def write_session(changes)
+          sql = update_sql(changes.keys)
+          values = [*changes.values, session.id]
+          if connection.update(model.sanitize_sql_array([sql, *values])).zero?
+            model.unscoped.where(id: session.id).update_all(changes)
+            @cancel_requested = true
+          end
+          changes.each { |name, value| session[name] = value }
+          session.clear_attribute_changes(changes.keys)
+        end
+
+        def update_sql(columns)
+          @update_sql ||= {}
+          @update_sql[columns] ||= begin
+            sets = columns.map { |c| "#{connection.quote_column_name(c)} = ?" }.join(", ")
+            "UPDATE #{model.quoted_table_name} SET #{sets} WHERE #{connection.quote_column_name(model.primary_key)} = ? " \
+              "AND #{connection.quote_column_name('cancel_requested_at')} IS NULL"
+          end
+        end
+
+        def model = session.class
+
+        # lease_connection is Rails 7.2's name for what `connection` was (which later Rails may refuse by setting).
+        def connection = model.respond_to?(:lease_connection) ? model.lease_connection : model.connection
 
         def row_attributes(message)
           @position += 1

@@ -64,15 +64,19 @@ module RubyLLM
           self.class.agent_job_class.perform_later(id, prompt, resume: true)
         end
 
-        # A pending session is cancelled at once; a running one is asked to stop, and its job ends it at the next
+        # A pending session is cancelled at once (and the status broadcast); a running one is asked to stop, and its job ends it at the next
         # message (status cancelled). Returns the status.
         def cancel!
           now = Time.current
           scope = self.class.unscoped.where(id: id)
-          if scope.where(status: "pending").update_all(status: "cancelled", finished_at: now, updated_at: now) == 0
+          if scope.where(status: "pending").update_all(status: "cancelled", finished_at: now, updated_at: now) == 1
+            reload
+            Broadcaster.new(self).status
+          else
             scope.where(status: "running", cancel_requested_at: nil).update_all(cancel_requested_at: now, updated_at: now)
+            reload
           end
-          reload.status
+          status
         end
 
         def cancel_requested?
@@ -112,6 +116,7 @@ module RubyLLM
 
           changes.each { |name, value| self[name] = value }
           clear_changes_information
+          Broadcaster.new(self).status
         end
       end
     end
