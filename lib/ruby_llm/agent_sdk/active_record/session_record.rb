@@ -64,8 +64,8 @@ module RubyLLM
           self.class.agent_job_class.perform_later(id, prompt, resume: true)
         end
 
-        # A pending session is cancelled at once (and the status broadcast); a running one is asked to stop, and its job ends it at the next
-        # message (status cancelled). Returns the status.
+        # A pending session is cancelled at once (and its status broadcast); a running one is asked to stop, and its
+        # job ends it at the next message (status cancelled). Returns the status.
         def cancel!
           now = Time.current
           scope = self.class.unscoped.where(id: id)

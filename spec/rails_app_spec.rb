@@ -1,0 +1,64 @@
+# frozen_string_literal: true
+
+require_relative "rails_app/builder"
+
+# A real app: `rails new` (gems from the registry, the base app cached in tmp/rails_app), this checkout by path,
+# `rails g agent_sdk:install`, db:migrate, then the app's own rspec: seed 000's AgentJob spec verbatim and a job spec
+# that runs the real claude CLI against the fake Messages API server (spec/rails_app/*.txt are those files).
+RSpec.describe "a Rails app made with rails new", :rails_app do
+  app = nil
+  output = nil
+  status = nil
+
+  before(:context) do
+    extension = Dir.glob(File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "lib/agent_sdk/agent_sdk.{so,bundle}")).first
+    raise "the C extension is not compiled in #{AgentSDKSpec::RailsApp::GEM_ROOT}: bundle exec rake compile" unless extension
+
+    app = AgentSDKSpec::RailsApp.new.prepare
+    @install_output = app.install
+    app.add_specs
+    app.migrate
+    output, status = app.rspec
+  end
+
+  after(:context) do
+    next unless app
+
+    RSpec.configuration.reporter.message(
+      "rails app (#{app.base_dir.delete_prefix("#{AgentSDKSpec::RailsApp::GEM_ROOT}/")}): " +
+      app.timings.map { |step, seconds| format("%s %.1fs", step, seconds) }.join(", ")
+    )
+    app.cleanup if status&.success?
+  end
+
+  it "installs: the generator writes every file and says what to do next" do
+    expect(@install_output).to include("bin/rails db:migrate")
+    expect(app.read("app/models/agent_session.rb")).to include("belongs_to :user, optional: true")
+    expect(app.read("db/schema.rb")).to include('create_table "agent_sessions"', 'create_table "agent_messages"',
+                                                't.json "tool_calls", default: []')
+  end
+
+  it "runs the generator again without changing anything: identical files, a changed one reported and kept" do
+    edited = "#{app.read('app/jobs/agent_job.rb')}\nAgentJob.queue_as :slow_agents # the app's own change\n"
+    app.write("app/jobs/agent_job.rb", edited)
+    migrations = app.glob("db/migrate/*_create_agent_*.rb").sort
+    out = app.generate
+    expect(out).to match(%r{^\s*conflict\s+app/jobs/agent_job\.rb})
+    expect(out.scan(/^\s*identical\s/).size).to eq(7), out
+    expect(out).not_to match(/^\s*(create|force)\s/)
+    expect(app.read("app/jobs/agent_job.rb")).to eq(edited)
+    expect(app.glob("db/migrate/*_create_agent_*.rb").sort).to eq(migrations)
+  end
+
+  it "passes the app's rspec: seed 000's AgentJob spec verbatim and the real-CLI job spec" do
+    expect(app.read("spec/jobs/agent_job_spec.rb"))
+      .to eq(File.read(File.join(AgentSDKSpec::RailsApp::FILES, "seed_000_agent_job_spec.rb.txt")))
+    expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus} (the app is kept in #{app.dir}):\n#{output}"
+    cli = ENV["CLAUDE_CLI"] || File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "vendor/cli/node_modules/.bin/claude")
+    if File.executable?(cli) || ENV["AGENT_SDK_REQUIRE_CLI"]
+      expect(output).to match(/^2 examples, 0 failures$/), output
+    else
+      expect(output).to match(/^2 examples, 0 failures, 1 pending$/), output
+    end
+  end
+end
