@@ -54,6 +54,16 @@ RSpec.describe "job backends" do
     include_examples "a real job backend", "sidekiq"
   end
 
+  describe "a worker that does not boot" do
+    it "fails with its log, and is not left running" do
+      worker = AgentSDKSpec::JobBackends.solid_queue("AGENT_SDK_CONFIG_JSON" => "{not json")
+      expect { worker.start(timeout: 30) }
+        .to raise_error(AgentSDKSpec::JobBackends::Timeout, /solid_queue exited while booting.*JSON::ParserError/m)
+      expect(worker.pid).to be_nil
+      expect(worker.log).to include("config/initializers/agent_sdk.rb")
+    end
+  end
+
   describe "outside a job_backend group" do
     it "has the test adapter and ActiveJob::TestHelper" do
       expect(EchoJob.queue_adapter).to be_a(ActiveJob::QueueAdapters::TestAdapter)

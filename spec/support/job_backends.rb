@@ -52,11 +52,14 @@ module AgentSDKSpec
         @watchdog = Cleanup.watchdog("kill -TERM -#{@pid}; sleep 5; kill -KILL -#{@pid}")
         Cleanup.register(cleanup_name) { stop }
         JobBackends.wait_for(timeout: timeout, what: "#{name} to boot", worker: self) do
-          raise Timeout, "#{name} exited while booting (#{Process.last_status}):\n#{log_tail}" unless alive?
+          raise Timeout, "#{name} exited while booting:\n#{log_tail}" unless alive?
 
           @ready.nil? || @ready.call(self)
         end
         self
+      rescue StandardError
+        stop
+        raise
       end
 
       def alive?
@@ -182,18 +185,26 @@ module AgentSDKSpec
 
         # Started just before the group's first example, so after the group's own before(:context) hooks (a
         # FakeServer the worker's job_worker_env points at, say); stopped after its last.
+        # A worker that did not boot fails the group's other examples at once, not after another boot timeout.
         worker = nil
+        failed = nil
         group.before(:each) do
+          raise failed if failed
+
           worker ||= begin
             AgentSDKSpec::DummyDatabase.truncate
             env = respond_to?(:job_worker_env) ? job_worker_env : {}
             AgentSDKSpec::JobBackends.start(backend, self, env)
+          rescue AgentSDKSpec::JobBackends::Timeout => e
+            failed = e
+            raise
           end
           @job_worker = worker
         end
         group.after(:context) do
           worker&.stop
           worker = nil
+          failed = nil
         end
         group.around(:each) do |example|
           adapter = ::ActiveJob::Base.queue_adapter
