@@ -5,7 +5,8 @@ require "rails_helper"
 # The dummy's AgentJob (the install generator's) end to end in a real worker process: on Solid Queue (the dummy's
 # queue database: SQLite, or PostgreSQL under AGENT_SDK_DB=postgresql) and on Sidekiq (Redis). The worker runs the
 # :cli transport against spec/support/bin/fault-cli: a run persists its rows and completes; a CLI that crashes
-# (ProcessError, which AgentJob retries) is retried by the backend and completes on the second attempt.
+# (ProcessError, which AgentJob retries) is retried by the backend and completes on the second attempt. (The :api
+# loop in a worker, against a FakeServer here: spec/rails/job_backends_spec.rb.)
 RSpec.describe "AgentJob on real job backends" do
   shared_examples "AgentJob in a worker process" do
     before(:context) do

@@ -4,21 +4,39 @@ require "rails_helper"
 
 # Real worker processes run the dummy's jobs (spec/support/job_backends.rb): Solid Queue on the dummy's queue database
 # (SQLite, or PostgreSQL under AGENT_SDK_DB=postgresql) and Sidekiq on the specs' Redis. EchoJob proves a job runs in
-# the worker, not here; FlakyJob that a retry_on retry of a transient failure completes on the second attempt.
+# the worker, not here; FlakyJob that a retry_on retry of a transient failure completes on the second attempt;
+# ConfigJob that the worker has the group's config.agent_sdk, with which it runs AgentJob's :api loop against a
+# FakeServer in this process (spec/rails/agent_job_backends_spec.rb runs AgentJob on :cli).
 RSpec.describe "job backends" do
   shared_examples "a real job backend" do |adapter_name|
-    # What a FakeServer started here would give: the worker starts after the group's before(:context) hooks.
-    before(:context) { @base_url = "http://127.0.0.1:#{AgentSDKSpec.free_port}/" }
+    # The worker starts after the group's before(:context) hooks, so its config can name this server.
+    before(:context) { @server = RubyLLM::AgentSDK::Testing::FakeServer.new.start }
+    after(:context) { @server&.stop }
 
     def job_worker_env
-      agent_config_env(transport: :api, model: "claude-worker-model", query_options: { base_url: @base_url })
+      agent_config_env(transport: :api, model: "claude-worker-model",
+                       query_options: { base_url: @server.base_url, api_key: "sk-ant-api03-worker-test-not-a-real-key",
+                                        max_retries: 0 })
     end
 
     it "starts the worker with the group's config.agent_sdk settings (job_worker_env)" do
       ConfigJob.perform_later("config-1")
       run = wait_for { JobRun.find_by(tag: "config-1") }
-      expect(run.outcome).to eq(":api claude-worker-model #{@base_url}")
+      expect(run.outcome).to eq(":api claude-worker-model #{@server.base_url}")
       expect(RubyLLM::AgentSDK.config.model).not_to eq("claude-worker-model")
+    end
+
+    it "runs AgentJob's :api loop in the worker against the FakeServer here: rows, totals, completed" do
+      @server.clear_requests.script([{ text: "Hello from the worker.", usage: { input_tokens: 11, output_tokens: 7 } }])
+      session = User.create!(name: "ada").agent_sessions.create!(prompt: "Say hello")
+      session.run!
+      wait_for(what: "session #{session.id} to be completed") { session.reload.status == "completed" }
+      expect(session).to have_attributes(result: "Hello from the worker.", transport: "api", model_id: "claude-worker-model",
+                                         input_tokens: 11, output_tokens: 7, num_turns: 1, claimed_by: nil)
+      expect(session.agent_messages.pluck(:message_type)).to eq(%w[user system assistant result])
+      expect(@server.agent_requests.size).to eq(1)
+      expect(job_worker.log).to include("Performed AgentJob")
+      expect(job_worker.log).not_to include("sk-ant-api03-worker-test")
     end
 
     it "runs a job in its own worker process" do
