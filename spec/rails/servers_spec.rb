@@ -53,6 +53,35 @@ RSpec.describe AgentSDKSpec::Servers, :servers do
     end
   end
 
+  describe "a server that cannot run here" do
+    it "is Unavailable when its binary is missing" do
+      allow(AgentSDKSpec::Servers).to receive(:which).and_return(nil)
+      expect { AgentSDKSpec::Servers::Redis.start }.to raise_error(AgentSDKSpec::Servers::Unavailable, /redis-server not found/)
+    end
+
+    skipped = Class.new(StandardError)
+    # An object standing in for an example, whose skip raises `skipped`.
+    let(:example_like) do
+      Class.new do
+        include AgentSDKSpec::Servers::Helpers
+
+        define_method(:skip) { |message| raise skipped, message }
+      end.new
+    end
+
+    before { allow(AgentSDKSpec::Servers).to receive(:redis).and_raise(AgentSDKSpec::Servers::Unavailable, "not here") }
+
+    it "skips the example that needs it" do
+      stub_const("ENV", ENV.to_h.merge("AGENT_SDK_REQUIRE_SERVERS" => nil))
+      expect { example_like.redis_server }.to raise_error(skipped, "Redis: not here")
+    end
+
+    it "fails it under AGENT_SDK_REQUIRE_SERVERS=1 (bin/test)" do
+      stub_const("ENV", ENV.to_h.merge("AGENT_SDK_REQUIRE_SERVERS" => "1"))
+      expect { example_like.redis_server }.to raise_error(AgentSDKSpec::Servers::Unavailable, "not here")
+    end
+  end
+
   # A process that started both servers and then dies: on an interrupt its at_exit hooks stop them; killed outright,
   # the watchdogs do. Either way nothing keeps running and the directories are gone.
   describe "when the rspec process ends" do
