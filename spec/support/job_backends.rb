@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "fileutils"
+require "json"
 require "rbconfig"
 require_relative "servers"
 
@@ -10,11 +11,15 @@ require_relative "servers"
 # - Sidekiq 7: `sidekiq -r spec/dummy` against the Redis of AgentSDKSpec::Servers.
 #
 # A group tagged `job_backend: :solid_queue` (or :sidekiq) gets one worker process for all its examples (started
-# before the first, stopped after the last), its jobs go to that backend (ActiveJob::Base.queue_adapter, put back
+# before the first, after the group's before(:context) hooks; stopped after the last), its jobs go to that backend (ActiveJob::Base.queue_adapter, put back
 # after each example), and it commits for real (:commits, see spec/rails_helper.rb). In its examples:
 #
 #   job_worker                     # the JobBackends::Worker (pid, log_path, log)
 #   wait_for(timeout: 30) { JobRun.exists?(tag: "x") }   # polls the database; on a timeout fails with the log
+#
+# The worker's ENV comes from the group's `job_worker_env` when it defines one (called when the worker starts);
+# `agent_config_env(transport: :api, query_options: { base_url: … })` there gives the worker those config.agent_sdk
+# settings (spec/dummy/config/initializers/agent_sdk.rb).
 #
 # The worker's output is kept in tmp/artifacts/<run>/ (AgentSDKSpec.artifacts_dir).
 module AgentSDKSpec
@@ -47,11 +52,14 @@ module AgentSDKSpec
         @watchdog = Cleanup.watchdog("kill -TERM -#{@pid}; sleep 5; kill -KILL -#{@pid}")
         Cleanup.register(cleanup_name) { stop }
         JobBackends.wait_for(timeout: timeout, what: "#{name} to boot", worker: self) do
-          raise Timeout, "#{name} exited while booting (#{Process.last_status}):\n#{log_tail}" unless alive?
+          raise Timeout, "#{name} exited while booting:\n#{log_tail}" unless alive?
 
           @ready.nil? || @ready.call(self)
         end
         self
+      rescue StandardError
+        stop
+        raise
       end
 
       def alive?
@@ -111,16 +119,17 @@ module AgentSDKSpec
     end
 
     class << self
-      def solid_queue
+      def solid_queue(env = {})
         Worker.new("solid_queue", [RbConfig.ruby, File.join(DUMMY_ROOT, "bin", "jobs")],
+                   env: env.merge("AGENT_SDK_QUEUE_ADAPTER" => "solid_queue"),
                    ready: ->(worker) { solid_queue_ready?(worker.pid) })
       end
 
-      def sidekiq(redis_url)
+      def sidekiq(redis_url, env = {})
         Worker.new("sidekiq", [RbConfig.ruby, Gem.bin_path("sidekiq", "sidekiq"), "-e", "test", "-r", DUMMY_ROOT,
                                "-q", "default", "-q", "agents", "-c", "3", "-t", "5"],
-                   env: { "REDIS_URL" => redis_url },
-                   ready: ->(worker) { worker.log.include?("Starting processing") })
+                   env: env.merge("REDIS_URL" => redis_url, "AGENT_SDK_QUEUE_ADAPTER" => "sidekiq"),
+                   ready: ->(worker) { sidekiq_ready?(worker.pid) })
       end
 
       # Polls until the block is truthy; on a timeout raises with the worker's log.
@@ -139,20 +148,29 @@ module AgentSDKSpec
 
       # The supervisor registered itself, a worker and a dispatcher (SolidQueue::Process rows in the queue database).
       def solid_queue_ready?(supervisor_pid)
-        supervisor = ::SolidQueue::Process.find_by(kind: "Supervisor", pid: supervisor_pid)
+        supervisor = ::SolidQueue::Process.where("kind LIKE 'Supervisor%'").find_by(pid: supervisor_pid)
         supervisor && (%w[Dispatcher Worker] - ::SolidQueue::Process.where(supervisor_id: supervisor.id).pluck(:kind)).empty?
       end
 
-      def start(backend, group)
+      # The process's first heartbeat is in Redis (Sidekiq::ProcessSet).
+      def sidekiq_ready?(pid)
+        require "sidekiq/api"
+        ::Sidekiq::ProcessSet.new(false).any? { |process| process["pid"] == pid }
+      end
+
+      def start(backend, group, env = {})
         case backend
         when :solid_queue
-          solid_queue.start
+          solid_queue(env).start
         when :sidekiq
           redis = group.redis_server
           url = redis.url
-          ::Sidekiq.configure_client { |config| config.redis = { url: url } }
+          ::Sidekiq.configure_client do |config|
+            config.redis = { url: url }
+            config.logger.level = ::Logger::WARN # not "connecting to Redis" on the spec's output
+          end
           ::Sidekiq.redis { |connection| connection.call("FLUSHDB") }
-          sidekiq(url).start
+          sidekiq(url, env).start
         else
           raise ArgumentError, "job_backend: #{backend.inspect} (one of #{BACKENDS.inspect})"
         end
@@ -165,11 +183,29 @@ module AgentSDKSpec
         group.include(AgentSDKSpec::RealCommits)
         backend = group.metadata[:job_backend]
 
-        group.before(:context) do
-          AgentSDKSpec::DummyDatabase.truncate
-          @job_worker = AgentSDKSpec::JobBackends.start(backend, self)
+        # Started just before the group's first example, so after the group's own before(:context) hooks (a
+        # FakeServer the worker's job_worker_env points at, say); stopped after its last.
+        # A worker that did not boot fails the group's other examples at once, not after another boot timeout.
+        worker = nil
+        failed = nil
+        group.before(:each) do
+          raise failed if failed
+
+          worker ||= begin
+            AgentSDKSpec::DummyDatabase.truncate
+            env = respond_to?(:job_worker_env) ? job_worker_env : {}
+            AgentSDKSpec::JobBackends.start(backend, self, env)
+          rescue AgentSDKSpec::JobBackends::Timeout => e
+            failed = e
+            raise
+          end
+          @job_worker = worker
         end
-        group.after(:context) { @job_worker&.stop }
+        group.after(:context) do
+          worker&.stop
+          worker = nil
+          failed = nil
+        end
         group.around(:each) do |example|
           adapter = ::ActiveJob::Base.queue_adapter
           ::ActiveJob::Base.queue_adapter = backend
@@ -184,6 +220,12 @@ module AgentSDKSpec
       end
 
       attr_reader :job_worker
+
+      # ENV for a worker process that sets these config.agent_sdk keys (JSON: symbols become strings; transport and
+      # queue_name are made symbols again).
+      def agent_config_env(**settings)
+        { "AGENT_SDK_CONFIG_JSON" => JSON.generate(settings) }
+      end
 
       def wait_for(timeout: 30, what: "the job", &block)
         AgentSDKSpec::JobBackends.wait_for(timeout: timeout, what: what, worker: job_worker, &block)

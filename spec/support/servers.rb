@@ -27,7 +27,11 @@ module AgentSDKSpec
 
     def self.register(name, &block)
       @mutex.synchronize do
-        at_exit { AgentSDKSpec::Cleanup.run } unless @installed
+        unless @installed
+          owner = Process.pid
+          # Not in a forked child that exits through at_exit: the servers are the parent's.
+          at_exit { AgentSDKSpec::Cleanup.run if Process.pid == owner }
+        end
         @installed = true
         @actions << [name, block]
       end
@@ -182,7 +186,7 @@ module AgentSDKSpec
         FileUtils.mkdir_p([data, sock])
         File.chmod(0o700, data)
         FileUtils.chown_R(USER, nil, @dir) if as_root
-        run!("initdb", "-D", data, "-U", USER, "-A", "trust", "-E", "UTF8", "--no-locale")
+        run!("initdb", "-D", data, "-U", USER, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
         attempts = 0
         begin
           @port = AgentSDKSpec.free_port
@@ -332,10 +336,12 @@ module AgentSDKSpec
 
       private
 
+      # Exists and is not a zombie (an exited daemon stays one until the init of a container reaps it, if ever).
       def alive?(pid)
         Process.kill(0, pid)
-        true
-      rescue Errno::ESRCH
+        state = File.read("/proc/#{pid}/stat")[/\) (\S)/, 1] if File.exist?("/proc/#{pid}/stat")
+        state != "Z"
+      rescue Errno::ESRCH, Errno::ENOENT
         false
       end
     end

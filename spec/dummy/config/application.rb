@@ -27,7 +27,9 @@ module Dummy
     # Not a secret: this app only ever runs the gem's specs.
     config.secret_key_base = ENV.fetch("SECRET_KEY_BASE", "agent-sdk-dummy-app-secret-key-base-for-tests-only")
     config.active_record.dump_schema_after_migration = false
-    config.active_job.queue_adapter = :test
+    # The test adapter in the spec process; a worker process (spec/support/job_backends.rb) runs its backend's, so
+    # what its jobs enqueue (retry_on's retries) goes back to the same backend.
+    config.active_job.queue_adapter = ENV.fetch("AGENT_SDK_QUEUE_ADAPTER", "test").to_sym
     config.solid_queue.connects_to = { database: { writing: :queue } }
   end
 end

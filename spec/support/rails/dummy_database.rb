@@ -33,6 +33,7 @@ module AgentSDKSpec
         else
           base = File.join(AgentSDKSpec::ROOT, "tmp", "db")
           FileUtils.mkdir_p(base)
+          prune(base)
           ENV["AGENT_SDK_DB_DIR"] ||= Dir.mktmpdir("dummy-#{Process.pid}-", base)
           dir = ENV["AGENT_SDK_DB_DIR"]
           owner = Process.pid
@@ -86,6 +87,20 @@ module AgentSDKSpec
       end
 
       private
+
+      # Directories of rspec processes that died without their at_exit hooks (a forced quit).
+      def prune(base)
+        Dir[File.join(base, "dummy-*-*")].each do |dir|
+          pid = File.basename(dir)[/\Adummy-(\d+)-/, 1].to_i
+          next if pid == Process.pid
+
+          Process.kill(0, pid)
+        rescue Errno::ESRCH
+          FileUtils.rm_rf(dir)
+        rescue Errno::EPERM
+          nil
+        end
+      end
 
       def internal_tables(connection)
         [::ActiveRecord::Base.schema_migrations_table_name, ::ActiveRecord::Base.internal_metadata_table_name] &
