@@ -34,8 +34,9 @@ module RubyLLM
         message = row.to_message
         deliver(:message) do
           if turbo?
+            locals = { message: message, agent_message: row, session: @session }
             ::Turbo::StreamsChannel.broadcast_append_to(@session, target: "agent_messages", partial: @config.message_partial,
-                                                                  locals: { message: message, agent_message: row, session: @session })
+                                                                  locals: locals)
           else
             cable(type: "message", id: row.id, position: row.position, message_type: row.message_type,
                   subtype: row.subtype, content: row.content, tool_calls: row.tool_calls)

@@ -52,7 +52,9 @@ module RubyLLM
           session_class = self.class.agent_session_class
           config = AgentSDK.config
           token = "#{Socket.gethostname}:#{Process.pid}:#{job_id}"
-          case session_class.claim(session_id, token: token, per_user: config.max_running_per_user, global: config.max_running)
+          outcome = session_class.claim(session_id, token: token, per_user: config.max_running_per_user,
+                                                    global: config.max_running)
+          case outcome
           when :claimed
             session = session_class.find(session_id)
             run_session(session, prompt.presence || session.prompt, resume, token)
@@ -60,7 +62,7 @@ module RubyLLM
             AgentSDK.logger.info("agent_sdk: session #{session_id} is over a running cap; again in #{config.cap_retry_wait} s")
             self.class.set(wait: config.cap_retry_wait).perform_later(session_id, prompt, resume: resume)
           else
-            AgentSDK.logger.info("agent_sdk: session #{session_id} not run: it is #{session_class.unscoped.where(id: session_id).pick(:status) || 'gone'}")
+            AgentSDK.logger.info("agent_sdk: session #{session_id} not run (#{outcome}: another worker has it, or it is over)")
           end
           nil
         end
@@ -87,9 +89,9 @@ module RubyLLM
             query.cancel
           end
           result = stream(query, recorder, broadcaster)
-          finish(session, token, result, broadcaster)
+          finish(session, token, result, broadcaster, recorder)
         rescue Exception => e # rubocop:disable Lint/RescueException -- every way out leaves a status, then re-raises
-          abort_run(session, token, e, broadcaster) unless e.is_a?(TransientError) && e.result
+          abort_run(session, token, e, broadcaster, recorder) unless e.is_a?(TransientError) && e.result
           raise
         ensure
           heartbeat&.stop
@@ -117,7 +119,9 @@ module RubyLLM
           given[:transport] = session.transport.to_sym if session.transport.present?
           options = Options.build(**given, **build_options(session).to_h.transform_keys(&:to_sym))
           options = options.with(resume: session.claude_session_id) if resume && session.claude_session_id.present?
-          options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder)) if options.transport == :api
+          if options.transport == :api
+            options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder))
+          end
           session.update_columns(transport: options.transport.to_s) if session.transport != options.transport.to_s
           options
         end
@@ -128,8 +132,8 @@ module RubyLLM
           [options.transport == :api ? options.resolved_api_key : nil, *env].compact.map(&:to_s)
         end
 
-        def finish(session, token, result, broadcaster)
-          attributes = final_attributes(result)
+        def finish(session, token, result, broadcaster, recorder)
+          attributes = final_attributes(result, recorder)
           session.class.release(session.id, token: token, attributes: attributes)
           broadcaster.status if session.reload
           return unless attributes[:status] == "failed" && transient?(result)
@@ -137,7 +141,7 @@ module RubyLLM
           raise TransientError.new("session #{session.id}: #{result.content}", result: result)
         end
 
-        def final_attributes(result)
+        def final_attributes(result, recorder)
           if @agent_stop == :cancelled
             { status: "cancelled" }
           elsif @agent_stop == :lost
@@ -146,7 +150,7 @@ module RubyLLM
             { status: "failed", failure_reason: "no_result", error_message: "the stream ended without a result" }
           elsif result.error?
             reason = result.subtype.nil? || result.subtype == "success" ? "api_error" : result.subtype
-            { status: "failed", failure_reason: reason, error_message: result.content && Redaction.text(result.content) }
+            { status: "failed", failure_reason: reason, error_message: result.content && recorder.redact(result.content) }
           else
             { status: "completed" }
           end
@@ -161,14 +165,16 @@ module RubyLLM
           result.subtype == "success" && result.is_error == true && CLI_TRANSIENT.match?(result.content.to_s)
         end
 
-        def abort_run(session, token, error, broadcaster)
+        def abort_run(session, token, error, broadcaster, recorder)
           reason = error.is_a?(StandardError) ? error.class.name : "interrupted"
-          message = Redaction.text("#{error.class}: #{error.message}")[0, 4000]
-          released = session.class.release(session.id, token: token, attributes: { status: "failed", failure_reason: reason,
-                                                                                  error_message: message })
+          text = "#{error.class}: #{error.message}"
+          message = (recorder ? recorder.redact(text) : Redaction.text(text))[0, 4000]
+          attributes = { status: "failed", failure_reason: reason, error_message: message }
+          released = session.class.release(session.id, token: token, attributes: attributes)
           broadcaster&.status if released && session.reload
         rescue StandardError => e
-          AgentSDK.logger.error(Redaction.text("agent_sdk: could not mark session #{session.id} failed: #{e.class}: #{e.message}"))
+          AgentSDK.logger.error(Redaction.text("agent_sdk: could not mark session #{session.id} failed: " \
+                                               "#{e.class}: #{e.message}"))
         end
       end
     end

@@ -32,7 +32,7 @@ module RubyLLM
             raise ArgumentError, "#{session.class} needs has_many :agent_messages"
           @position = @reflection.klass.where(@reflection.foreign_key => session.id).maximum(:position) || 0
           @base = SessionRecord::TOTALS.index_with { |name| session[name] || 0 }
-          @counted = {} # assistant message ids whose usage is in the running totals (the CLI splits one turn into several)
+          @counted = {} # ids of the assistant messages in the running totals (the CLI splits one turn into several)
           @pending = nil
           @secrets = []
           @fresh = []
@@ -88,6 +88,15 @@ module RubyLLM
                                           "message" => { "role" => "user", "content" => prompt }))
         end
 
+        # Text as rows hold it: Redaction, then the run's own secrets.
+        def redact(text)
+          text = Redaction.text(text)
+          @secrets.each do |secret|
+            text = text.gsub(secret, Redaction::MARK) if secret.to_s.length >= 8 && text.include?(secret)
+          end
+          text
+        end
+
         private
 
         # The session's new totals, in the UPDATE that also tells whether cancel! was called since the last message.
@@ -108,7 +117,8 @@ module RubyLLM
           @update_sql ||= {}
           @update_sql[columns] ||= begin
             sets = columns.map { |c| "#{connection.quote_column_name(c)} = ?" }.join(", ")
-            "UPDATE #{model.quoted_table_name} SET #{sets} WHERE #{connection.quote_column_name(model.primary_key)} = ? " \
+            key = connection.quote_column_name(model.primary_key)
+            "UPDATE #{model.quoted_table_name} SET #{sets} WHERE #{key} = ? " \
               "AND #{connection.quote_column_name('cancel_requested_at')} IS NULL"
           end
         end
@@ -126,12 +136,6 @@ module RubyLLM
             subtype: message.subtype, content: message.content && redact(message.content), uuid: message.uuid,
             tool_calls: tool_calls(message), metadata: metadata(message), raw: redact(raw)
           }
-        end
-
-        def redact(text)
-          text = Redaction.text(text)
-          @secrets.each { |secret| text = text.gsub(secret, Redaction::MARK) if secret.to_s.length >= 8 && text.include?(secret) }
-          text
         end
 
         # A tool's input may hold anything the model saw: redacted like the line (only parsed back when it changed).

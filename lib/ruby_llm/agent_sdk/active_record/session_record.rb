@@ -15,8 +15,8 @@ module RubyLLM
       #   end
       #
       # A session is one conversation: `run!` starts it through the app's job, `resume!` continues it, `cancel!` stops
-      # it. Status moves pending → running → completed | failed | cancelled; the job changes it only while it holds the
-      # session's claim (Claim), and the database, not a process, says who does.
+      # it. Status moves pending → running → completed | failed | cancelled; the job changes it only while it holds
+      # the session's claim (Claim), and the database, not a process, says who does.
       module SessionRecord
         extend ActiveSupport::Concern
 
@@ -58,7 +58,9 @@ module RubyLLM
         # transcript again).
         def resume!(prompt)
           raise ArgumentError, "resume! needs a prompt" if prompt.to_s.strip.empty?
-          raise SessionStateError, "session #{id} has no conversation to resume yet: run! it first" if claude_session_id.blank?
+          if claude_session_id.blank?
+            raise SessionStateError, "session #{id} has no conversation to resume yet: run! it first"
+          end
 
           requeue!
           self.class.agent_job_class.perform_later(id, prompt, resume: true)
@@ -85,8 +87,8 @@ module RubyLLM
 
         # Records that the run failed and why (a result subtype, an exception class) with a message safe to show.
         def fail!(reason, message = nil)
-          update!(status: "failed", failure_reason: reason.to_s, error_message: message && AgentSDK::Redaction.text(message.to_s),
-                  finished_at: Time.current)
+          update!(status: "failed", failure_reason: reason.to_s, finished_at: Time.current,
+                  error_message: message && AgentSDK::Redaction.text(message.to_s))
         end
 
         def latest_content
