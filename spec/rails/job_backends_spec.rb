@@ -6,7 +6,8 @@ require "rails_helper"
 # (SQLite, or PostgreSQL under AGENT_SDK_DB=postgresql) and Sidekiq on the specs' Redis. EchoJob proves a job runs in
 # the worker, not here; FlakyJob that a retry_on retry of a transient failure completes on the second attempt;
 # ConfigJob that the worker has the group's config.agent_sdk, with which it runs AgentJob's :api loop against a
-# FakeServer in this process (spec/rails/agent_job_backends_spec.rb runs AgentJob on :cli).
+# FakeServer in this process, and retries an overloaded API through the backend (spec/rails/agent_job_backends_spec.rb
+# runs AgentJob on :cli).
 RSpec.describe "job backends" do
   shared_examples "a real job backend" do |adapter_name|
     # The worker starts after the group's before(:context) hooks, so its config can name this server.
@@ -14,7 +15,7 @@ RSpec.describe "job backends" do
     after(:context) { @server&.stop }
 
     def job_worker_env
-      agent_config_env(transport: :api, model: "claude-worker-model",
+      agent_config_env(transport: :api, model: "claude-worker-model", retry_wait_cap: 1,
                        query_options: { base_url: @server.base_url, api_key: "sk-ant-api03-worker-test-not-a-real-key",
                                         max_retries: 0 })
     end
@@ -37,6 +38,16 @@ RSpec.describe "job backends" do
       expect(@server.agent_requests.size).to eq(1)
       expect(job_worker.log).to include("Performed AgentJob")
       expect(job_worker.log).not_to include("sk-ant-api03-worker-test")
+    end
+
+    it "retries AgentJob after a transient API failure (529): the backend's retry completes the session" do
+      @server.clear_requests.script([{ status: 529 }, { text: "Back again." }])
+      session = AgentSession.create!(prompt: "Try twice")
+      session.run!
+      wait_for(timeout: 45, what: "session #{session.id} to be completed") { session.reload.status == "completed" }
+      expect(session).to have_attributes(result: "Back again.", failure_reason: nil, error_message: nil)
+      expect(@server.agent_requests.size).to eq(2)
+      expect(job_worker.log).to match(/Retrying AgentJob .*RubyLLM::AgentSDK::TransientError/)
     end
 
     it "runs a job in its own worker process" do
