@@ -7,14 +7,14 @@ require "socket"
 # Faults at the seams of the :api driver (Native::Runner over core/driver.c): streams the assembler rejects, retry
 # back-offs, secrets echoed in error bodies, cancel reasons, blocks that raise, absurd numbers, cancel during DNS.
 RSpec.describe "Native::Runner faults" do
-  KEY = "sk-ant-test-secret-0000"
+  RUNNER_FAULT_KEY = "sk-ant-test-secret-0000"
 
   def cpu = Process.clock_gettime(Process::CLOCK_PROCESS_CPUTIME_ID)
 
   def answer(text) = { text: text, usage: { input_tokens: 900, output_tokens: 12 } }
 
   def options(base_url, **extra)
-    { transport: :api, model: "claude-sonnet-4-5", base_url: base_url, api_key: KEY, session_store: :memory,
+    { transport: :api, model: "claude-sonnet-4-5", base_url: base_url, api_key: RUNNER_FAULT_KEY, session_store: :memory,
       max_retries: 0 }.merge(extra)
   end
 
@@ -72,7 +72,7 @@ RSpec.describe "Native::Runner faults" do
       with_raw_server("text/event-stream", body) do |url|
         started = cpu
         finished, messages = query_in_thread("hi", **options(url, provider: provider, max_retries: 1,
-                                                                   api_key: provider == :openai ? nil : KEY))
+                                                                   api_key: provider == :openai ? nil : RUNNER_FAULT_KEY))
         expect(finished).to be_truthy, "the run did not end within 10 s"
         result = messages.last
         expect(result.subtype).to eq("error_during_execution")
@@ -95,16 +95,16 @@ RSpec.describe "Native::Runner faults" do
 
   it "redacts the API key from an error body that echoes it, in the result and the session store" do
     Dir.mktmpdir do |dir|
-      turns = [{ status: 401, error: { message: "invalid x-api-key: #{KEY}" } }]
+      turns = [{ status: 401, error: { message: "invalid x-api-key: #{RUNNER_FAULT_KEY}" } }]
       SDK::Testing::FakeServer.open(turns) do |server|
         messages = SDK.query("hi", **options(server.base_url, session_store: dir)).to_a
         result = messages.last
         expect(result.subtype).to eq("error_during_execution")
         expect(result.content).to include("401").and include("[REDACTED]")
-        expect(result.content).not_to include(KEY)
+        expect(result.content).not_to include(RUNNER_FAULT_KEY)
         stored = Dir[File.join(dir, "*.jsonl")].map { |f| File.read(f) }.join
         expect(stored).to include("[REDACTED]")
-        expect(stored).not_to include(KEY)
+        expect(stored).not_to include(RUNNER_FAULT_KEY)
       end
     end
   end

@@ -9,7 +9,7 @@ require_relative "../../lib/ruby_llm/agent_sdk/testing"
 # child process or zombie is left, the transcript is kept (every message yielded is in the session store, in
 # order, after the prompt), and the API key appears nowhere (messages, store, errors).
 RSpec.describe "fault matrix: transport :api", fault: true do
-  KEY = "sk-ant-api03-FAULT#{SecureRandom.hex(12)}".freeze
+  API_FAULT_KEY = "sk-ant-api03-FAULT#{SecureRandom.hex(12)}".freeze
 
   class FaultLookup < RubyLLM::AgentSDK::Tool
     tool_name "lookup"
@@ -40,7 +40,7 @@ RSpec.describe "fault matrix: transport :api", fault: true do
       messages = []
       error = nil
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      opts = { transport: :api, model: "claude-sonnet-4-5", base_url: base_url || server.base_url, api_key: KEY,
+      opts = { transport: :api, model: "claude-sonnet-4-5", base_url: base_url || server.base_url, api_key: API_FAULT_KEY,
                session_store: store, max_retries: 1, idle_timeout: 5, request_timeout: 30,
                tools: [FaultLookup] }.merge(options)
       worker = Thread.new do
@@ -68,8 +68,8 @@ RSpec.describe "fault matrix: transport :api", fault: true do
     expect(outcome.result).to be_result
     expect(outcome.lines.drop(1)).to eq(outcome.messages.map(&:raw)), "every yielded message stored, in order"
     everything = [*outcome.lines, *outcome.messages.map(&:raw), outcome.error&.message].join("\n")
-    expect(everything).not_to include(KEY)
-    expect(everything).not_to include(KEY[-12..])
+    expect(everything).not_to include(API_FAULT_KEY)
+    expect(everything).not_to include(API_FAULT_KEY[-12..])
   end
 
   def answer(text = "Order 7 has shipped.") = { text: text, usage: { input_tokens: 50, output_tokens: 8 } }
@@ -110,7 +110,7 @@ RSpec.describe "fault matrix: transport :api", fault: true do
     end
 
     it "401 is not retried, and an error body that echoes the key is redacted" do
-      o = run_case([{ status: 401, error: { message: "invalid x-api-key: #{KEY}" } }])
+      o = run_case([{ status: 401, error: { message: "invalid x-api-key: #{API_FAULT_KEY}" } }])
       expect_failure(o, /HTTP 401/, requests: 1)
     end
 
