@@ -59,10 +59,11 @@ module RubyLLM
             session = session_class.find(session_id)
             run_session(session, prompt.presence || session.prompt, resume, token)
           when :over_cap
-            AgentSDK.logger.info("agent_sdk: session #{session_id} is over a running cap; again in #{config.cap_retry_wait} s")
+            AgentSDK.logger.info("agent_sdk: session #{session_id} is over a running cap; " \
+                                 "enqueued again in #{config.cap_retry_wait} s")
             self.class.set(wait: config.cap_retry_wait).perform_later(session_id, prompt, resume: resume)
           else
-            AgentSDK.logger.info("agent_sdk: session #{session_id} not run (#{outcome}: another worker has it, or it is over)")
+            AgentSDK.logger.info("agent_sdk: session #{session_id} not run (#{outcome})")
           end
           nil
         end
@@ -135,7 +136,8 @@ module RubyLLM
         def finish(session, token, result, broadcaster, recorder)
           attributes = final_attributes(result, recorder)
           session.class.release(session.id, token: token, attributes: attributes)
-          broadcaster.status if session.reload
+          session.reload
+          broadcaster.status
           return unless attributes[:status] == "failed" && transient?(result)
 
           raise TransientError.new("session #{session.id}: #{result.content}", result: result)
@@ -170,8 +172,10 @@ module RubyLLM
           text = "#{error.class}: #{error.message}"
           message = (recorder ? recorder.redact(text) : Redaction.text(text))[0, 4000]
           attributes = { status: "failed", failure_reason: reason, error_message: message }
-          released = session.class.release(session.id, token: token, attributes: attributes)
-          broadcaster&.status if released && session.reload
+          return unless session.class.release(session.id, token: token, attributes: attributes)
+
+          session.reload
+          broadcaster&.status
         rescue StandardError => e
           AgentSDK.logger.error(Redaction.text("agent_sdk: could not mark session #{session.id} failed: " \
                                                "#{e.class}: #{e.message}"))

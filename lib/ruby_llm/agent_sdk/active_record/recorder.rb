@@ -21,7 +21,7 @@ module RubyLLM
         # Redacting a line costs ~10 µs a KiB; lines longer than this are cut first (the row keeps the excerpt).
         MAX_RAW_BYTES = 1024 * 1024
 
-        attr_reader :session, :last_record
+        attr_reader :session
         # Values to keep out of every row besides what Redaction already hides (the run's own API key, which may not
         # look like one): the job sets them from the run's options.
         attr_accessor :secrets
@@ -66,7 +66,7 @@ module RubyLLM
           end
           @pending = [message.raw, row]
           @fresh << row
-          @last_record = row
+          row
         end
 
         # The rows written since the last call, in order: what a broadcaster has not sent yet (the :api loop's prompt
