@@ -96,7 +96,11 @@ RSpec.describe AgentSDKSpec::Servers, :servers do
         postmaster = Integer(File.read(File.join(pg.dir, "data", "postmaster.pid")).lines.first)
         puts [postmaster, redis.pid, pg.dir, redis.dir].join(" ")
         $stdout.flush
-        sleep
+        begin
+          sleep
+        rescue Interrupt
+          exit 130 # what an interrupted rspec does; without a backtrace in the suite's output
+        end
       RUBY
       stdin, stdout, wait = Open3.popen2(RbConfig.ruby, "-e", code)
       stdin.close
