@@ -35,6 +35,7 @@ module RubyLLM
       autoload :MessageRecord, "ruby_llm/agent_sdk/active_record/message_record"
       autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
       autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
+      autoload :Delivery, "ruby_llm/agent_sdk/active_record/delivery"
     end
 
     module ActiveJob

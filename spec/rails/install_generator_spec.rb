@@ -85,8 +85,8 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   SESSION_COLUMNS = %w[id user_id claude_session_id status transport model_id prompt result failure_reason error_message
                        total_cost_usd num_turns input_tokens output_tokens cache_read_tokens cache_creation_tokens started_at
                        finished_at heartbeat_at claimed_by claimed_at cancel_requested_at metadata created_at updated_at].freeze
-  MESSAGE_COLUMNS = %w[id agent_session_id position message_type subtype content uuid tool_calls metadata raw created_at
-                       updated_at].freeze
+  MESSAGE_COLUMNS = %w[id agent_session_id position message_type subtype content uuid tool_calls metadata raw pending
+                       created_at updated_at].freeze
 
   context "in a SQLite app" do
     before { skeleton }

@@ -43,7 +43,8 @@ RSpec.describe "the dummy app's schema" do
   it "has agent_messages with every column of the plan" do
     cols = columns("agent_messages")
     expect(cols.keys).to match_array(%w[id agent_session_id position message_type subtype content uuid tool_calls metadata raw
-                                        created_at updated_at])
+                                        pending created_at updated_at])
+    expect([cols["pending"].type, cols["pending"].null, AgentMessage.new.pending]).to eq([:boolean, false, false])
     expect(cols["agent_session_id"].null).to be(false)
     expect(cols["position"]).to have_attributes(type: :integer, null: false)
     expect(cols["message_type"]).to have_attributes(type: :string, null: false)

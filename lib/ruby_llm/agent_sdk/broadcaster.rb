@@ -10,6 +10,11 @@ module RubyLLM
     # - text deltas (include_partial_messages: true) update target dom_id(session, :delta) at most once per
     #   config.delta_interval (0.1 s): about 10 broadcasts a second a session however fast the model streams.
     #
+    # - seed 003 (ActiveRecord::Delivery): a message sent while the session runs is appended to
+    #   dom_id(session, :pending_messages) (`pending`); when promoted it moves to "agent_messages" (`promoted`); a
+    #   bounced one is removed and its text sent back to dom_id(session, :input) with the custom action `agent_bounce`
+    #   (`bounce`), and an authentication failure sends `authentication_required` to the same target.
+    #
     # With turbo-rails these are Turbo Stream actions on `turbo_stream_from session`; without it, JSON payloads
     # through ActionCable.server.broadcast on "agent_sdk:<session gid>". A broadcast that fails is logged and the run
     # goes on: a page that misses an update reloads from the rows.
@@ -55,6 +60,60 @@ module RubyLLM
         end
       end
 
+      # A user message saved while the session runs, shown apart until it is promoted.
+      def pending(row)
+        deliver(:pending) do
+          if turbo?
+            ::Turbo::StreamsChannel.broadcast_append_to(@session, target: dom_id(:pending_messages),
+                                                                  partial: @config.message_partial,
+                                                                  locals: message_locals(row))
+          else
+            cable(type: "pending", id: row.id, content: row.content)
+          end
+        end
+      end
+
+      # A pending message that became the next prompt: out of the pending list, onto the end of the transcript.
+      def promoted(row)
+        deliver(:promoted) do
+          if turbo?
+            ::Turbo::StreamsChannel.broadcast_remove_to(@session, target: ::ActionView::RecordIdentifier.dom_id(row))
+            ::Turbo::StreamsChannel.broadcast_append_to(@session, target: "agent_messages", partial: @config.message_partial,
+                                                                  locals: message_locals(row))
+          else
+            cable(type: "promoted", id: row.id, position: row.position, content: row.content)
+          end
+        end
+      end
+
+      # The rows of a round that failed before any answer are gone: their text goes back to the input field,
+      # `<turbo-stream action="agent_bounce" target="<dom_id(session, :input)>"><template>text</template>`.
+      def bounce(rows, text)
+        deliver(:bounce) do
+          if turbo?
+            rows.each do |row|
+              ::Turbo::StreamsChannel.broadcast_remove_to(@session, target: ::ActionView::RecordIdentifier.dom_id(row))
+            end
+            ::Turbo::StreamsChannel.broadcast_action_to(@session, action: :agent_bounce, target: dom_id(:input),
+                                                                  html: ERB::Util.html_escape(text))
+          else
+            cable(type: "bounce", ids: rows.map(&:id), text: text)
+          end
+        end
+      end
+
+      # The API refused the key: the page asks for one (action `authentication_required`, the scrubbed error as text).
+      def authentication_required(message = nil)
+        deliver(:authentication_required) do
+          if turbo?
+            ::Turbo::StreamsChannel.broadcast_action_to(@session, action: :authentication_required, target: dom_id(:input),
+                                                                  html: ERB::Util.html_escape(message.to_s))
+          else
+            cable(type: "authentication_required", message: message)
+          end
+        end
+      end
+
       # A stream_event Message: its text joins the pending delta, sent when the interval has passed.
       def delta(message)
         text = message.content
@@ -76,6 +135,10 @@ module RubyLLM
       end
 
       private
+
+      def message_locals(row)
+        { message: row.to_message, agent_message: row, session: @session }
+      end
 
       def turbo?
         defined?(::Turbo::StreamsChannel)

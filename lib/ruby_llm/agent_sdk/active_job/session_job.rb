@@ -48,7 +48,10 @@ module RubyLLM
           end
         end
 
-        def perform(session_id, prompt = nil, resume: false)
+        # message_id: a user row the caller saved and broadcast already (seed 003's immediate persist; see
+        # ActiveRecord::Delivery): it is the prompt, it is not recorded again, and a failure before any answer removes
+        # it and bounces its text back.
+        def perform(session_id, prompt = nil, resume: false, message_id: nil)
           session_class = self.class.agent_session_class
           config = AgentSDK.config
           token = "#{Socket.gethostname}:#{Process.pid}:#{job_id}"
@@ -57,13 +60,14 @@ module RubyLLM
           case outcome
           when :claimed
             session = session_class.find(session_id)
-            run_session(session, prompt.presence || session.prompt, resume, token)
+            run_session(session, prompt, resume, token, message_id)
           when :over_cap
             AgentSDK.logger.info("agent_sdk: session #{session_id} is over a running cap; " \
                                  "enqueued again in #{config.cap_retry_wait} s")
-            self.class.set(wait: config.cap_retry_wait).perform_later(session_id, prompt, resume: resume)
+            self.class.set(wait: config.cap_retry_wait).perform_later(session_id, prompt, **rerun_arguments(resume, message_id))
           else
             AgentSDK.logger.info("agent_sdk: session #{session_id} not run (#{outcome})")
+            ActiveRecord::Delivery.defer(session_class, session_id, message_id) if message_id && outcome == :busy
           end
           nil
         end
@@ -75,27 +79,55 @@ module RubyLLM
 
         private
 
-        def run_session(session, prompt, resume, token)
-          recorder = ActiveRecord::Recorder.new(session)
+        def run_session(session, prompt, resume, token, message_id = nil)
+          delivery = ActiveRecord::Delivery.new(session, message_id: message_id)
           broadcaster = Broadcaster.new(session)
           broadcaster.status
-          options = agent_options(session, resume, recorder)
-          recorder.secrets = run_secrets(options)
-          recorder.record_prompt(prompt) unless options.transport == :api # the :api loop stores its own prompt line
-          recorder.take_new_records.each { |row| broadcaster.message(row) }
-          query = Query.new(prompt, options)
+          prompt, resume = delivery.first_round(prompt, resume, broadcaster)
           @agent_stop = nil
-          heartbeat = Heartbeat.start(session, token: token, interval: AgentSDK.config.heartbeat_interval) do |reason|
-            @agent_stop ||= reason
-            query.cancel
+          query = recorder = result = heartbeat = nil
+          loop do
+            recorder = ActiveRecord::Recorder.new(session)
+            delivery.adopt(recorder)
+            options = agent_options(session, resume, recorder)
+            recorder.secrets = run_secrets(options)
+            # the :api loop stores its own prompt line; a row the app saved is the prompt already
+            recorder.record_prompt(prompt) unless options.transport == :api || delivery.persisted?
+            recorder.take_new_records.each { |row| broadcaster.message(row) }
+            query = Query.new(prompt, options)
+            heartbeat ||= Heartbeat.start(session, token: token, interval: AgentSDK.config.heartbeat_interval) do |reason|
+              @agent_stop ||= reason
+              query.cancel
+            end
+            result = stream(query, recorder, broadcaster)
+            break unless (prompt = delivery.next_round(final_attributes(result, recorder), result, recorder, broadcaster))
+
+            resume = true
           end
-          result = stream(query, recorder, broadcaster)
+          @agent_no_retry = delivery.persisted? # the loop's retries were the retries: a failure has bounced, or stays
           finish(session, token, result, broadcaster, recorder)
         rescue Exception => e # rubocop:disable Lint/RescueException -- every way out leaves a status, then re-raises
+          bounced = delivery&.exception!(e, recorder, broadcaster)
           abort_run(session, token, e, broadcaster, recorder) unless e.is_a?(TransientError) && e.result
-          raise
+          raise unless bounced
+
+          AgentSDK.logger.warn(Redaction.text("agent_sdk: session #{session.id} failed before any answer, " \
+                                              "its message bounced: #{e.class}: #{e.message}"))
         ensure
           heartbeat&.stop
+          follow_up(delivery)
+        end
+
+        # Messages still pending once the claim is given back get a job of their own (ActiveRecord::Delivery).
+        def follow_up(delivery)
+          delivery&.follow_up(self.class)
+        rescue StandardError => e
+          AgentSDK.logger.error(Redaction.text("agent_sdk: pending messages not enqueued: #{e.class}: #{e.message}"))
+        end
+
+        # The arguments a job enqueued again gets (message_id only when there is one: older jobs' arguments stay).
+        def rerun_arguments(resume, message_id)
+          message_id ? { resume: resume, message_id: message_id } : { resume: resume }
         end
 
         def stream(query, recorder, broadcaster)
@@ -135,10 +167,10 @@ module RubyLLM
 
         def finish(session, token, result, broadcaster, recorder)
           attributes = final_attributes(result, recorder)
-          session.class.release(session.id, token: token, attributes: attributes)
+          session.class.release(session.id, token: token, attributes: attributes.merge(cancel_requested_at: nil))
           session.reload
           broadcaster.status
-          return unless attributes[:status] == "failed" && transient?(result)
+          return unless attributes[:status] == "failed" && transient?(result) && !@agent_no_retry
 
           raise TransientError.new("session #{session.id}: #{result.content}", result: result)
         end
@@ -171,7 +203,7 @@ module RubyLLM
           reason = error.is_a?(StandardError) ? error.class.name : "interrupted"
           text = "#{error.class}: #{error.message}"
           message = (recorder ? recorder.redact(text) : Redaction.text(text))[0, 4000]
-          attributes = { status: "failed", failure_reason: reason, error_message: message }
+          attributes = { status: "failed", failure_reason: reason, error_message: message, cancel_requested_at: nil }
           return unless session.class.release(session.id, token: token, attributes: attributes)
 
           session.reload

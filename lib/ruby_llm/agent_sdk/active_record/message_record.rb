@@ -17,6 +17,9 @@ module RubyLLM
           scope :users, -> { where(message_type: "user") }
           scope :tool_calls, -> { where(message_type: "assistant").where.not(tool_calls: nil).where.not(tool_calls: []) }
           scope :in_order, -> { order(:position) }
+          # Seed 003: rows sent while the session ran wait as pending (negative positions) until a round promotes them.
+          scope :delivered, -> { where(pending: false) }
+          scope :undelivered, -> { where(pending: true) }
         end
 
         def to_message

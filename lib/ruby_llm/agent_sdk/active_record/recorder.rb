@@ -30,7 +30,8 @@ module RubyLLM
           @session = session
           @reflection = session.class.reflect_on_association(:agent_messages) or
             raise ArgumentError, "#{session.class} needs has_many :agent_messages"
-          @position = @reflection.klass.where(@reflection.foreign_key => session.id).maximum(:position) || 0
+          # (pending messages, seed 003, wait at negative positions: the run's own rows go on after the delivered ones)
+          @position = [@reflection.klass.where(@reflection.foreign_key => session.id).maximum(:position).to_i, 0].max
           @base = SessionRecord::TOTALS.index_with { |name| session[name] || 0 }
           @counted = {} # ids of the assistant messages in the running totals (the CLI splits one turn into several)
           @pending = nil
@@ -41,6 +42,20 @@ module RubyLLM
                      @reflection.klass.reflect_on_all_associations(:belongs_to)
                                 .find { |a| a.foreign_key.to_s == @reflection.foreign_key.to_s }&.name
           @cancel_requested = false
+          @adopted = nil
+          @answered = false
+        end
+
+        # A user row the app saved already (immediate persist, seed 003): the run's first user line — the :api loop's
+        # prompt — fills in its raw and metadata instead of becoming a row of its own.
+        def adopt(row)
+          @adopted = row
+        end
+
+        # True once a model call of this run succeeded: an assistant message came back (not the CLI's "<synthetic>"
+        # one that reports an API error).
+        def answered?
+          @answered
         end
 
         # True once a write found the session's cancel flag set (checked by the same UPDATE: no query of its own).
@@ -57,6 +72,9 @@ module RubyLLM
             return row
           end
           return nil if message.stream_event?
+
+          @answered = true if message.assistant? && message.model != "<synthetic>"
+          return record_adopted(message) if @adopted && message.user? && !@answered
 
           row = @reflection.klass.new(row_attributes(message))
           row.association(@inverse).target = session if @inverse # belongs_to is satisfied without a SELECT
@@ -98,6 +116,18 @@ module RubyLLM
         end
 
         private
+
+        def record_adopted(message)
+          row = @adopted
+          @adopted = nil
+          raw = message.raw.bytesize > MAX_RAW_BYTES ? message.raw.byteslice(0, MAX_RAW_BYTES).scrub : message.raw
+          session.class.transaction do
+            row.update_columns(raw: redact(raw), uuid: message.uuid, metadata: metadata(message), updated_at: Time.current)
+            write_session(session_changes(message))
+          end
+          @pending = [message.raw, row]
+          row
+        end
 
         # The session's new totals, in the UPDATE that also tells whether cancel! was called since the last message.
         # One statement per message on the hot path: its SQL is built once per set of columns, not through a

@@ -66,6 +66,37 @@ module RubyLLM
           self.class.agent_job_class.perform_later(id, prompt, resume: true)
         end
 
+        # Seed 003's immediate persist: saves the user's message as a row and broadcasts it, then
+        # - the session is not running: it goes (back) to pending and AgentJob.perform_later(id, message_id: row.id)
+        #   delivers that row (a failure before any answer removes it and bounces its text back to the input);
+        # - it is running: the row is stored pending (decided by the INSERT itself, not a read before it) and the
+        #   running job promotes it when its round ends, then answers it.
+        # Returns the row (`pending?` tells which).
+        def say!(text)
+          raise ArgumentError, "say! needs a text" if text.to_s.strip.empty?
+
+          save! if new_record?
+          row = Delivery.insert_message(self, text.to_s)
+          broadcaster = Broadcaster.new(self)
+          if row.pending?
+            broadcaster.pending(row)
+          else
+            broadcaster.message(row)
+            begin
+              requeue!
+            rescue SessionStateError
+              nil # it started running since: the job finds it busy and leaves the row pending for that run
+            end
+            self.class.agent_job_class.perform_later(id, nil, resume: true, message_id: row.id)
+          end
+          row
+        end
+
+        # The user messages waiting for the running round to end (seed 003), in the order sent.
+        def pending_messages
+          agent_messages.where(pending: true).reorder(position: :desc)
+        end
+
         # A pending session is cancelled at once (and its status broadcast); a running one is asked to stop, and its
         # job ends it at the next message (status cancelled). Returns the status.
         def cancel!

@@ -15,6 +15,7 @@ class CreateAgentMessages < ActiveRecord::Migration[7.1]
       t.column :tool_calls, json, default: []
       t.column :metadata, json, default: {}
       t.text :raw
+      t.boolean :pending, default: false, null: false # sent while the session ran: promoted between rounds
       t.timestamps
     end
     add_index :agent_messages, [:agent_session_id, :position], unique: true
