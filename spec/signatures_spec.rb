@@ -21,6 +21,7 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::Broadcaster RubyLLM::AgentSDK::ActiveRecord::Recorder
               RubyLLM::AgentSDK::ActiveRecord::SessionStore RubyLLM::AgentSDK::ActiveRecord::SessionRecord
               RubyLLM::AgentSDK::ActiveRecord::MessageRecord RubyLLM::AgentSDK::ActiveRecord::Claim
+              RubyLLM::AgentSDK::ActiveRecord::Delivery
               RubyLLM::AgentSDK::ActiveJob::SessionJob RubyLLM::AgentSDK::ActiveJob::Heartbeat
               RubyLLM::AgentSDK::Testing RubyLLM::AgentSDK::Testing::Stub RubyLLM::AgentSDK::Testing::StubbedTransport
               RubyLLM::AgentSDK::Testing::AgentRun RubyLLM::AgentSDK::Testing::RunLines RubyLLM::AgentSDK::Testing::RunCriteria
