@@ -221,6 +221,27 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Delivery, :rails do
       expect(removed).to be < second_answer
     end
 
+    it "promotes several pending messages in the order sent, as one prompt" do
+      first = session.say!("Where is order 1042?")
+      with_api_server([{ text: "Shipped.", delay: 1 }, { text: "Both shipped." }]) do |server|
+        id = session.id
+        worker = Thread.new do
+          AgentSession.connection_pool.with_connection { AgentJob.perform_now(id, nil, resume: true, message_id: first.id) }
+        end
+        Timeout.timeout(10) { sleep 0.02 until AgentMessage.where(agent_session_id: id, message_type: "system").exists? }
+        a = AgentSession.find(id).say!("And 1043?")
+        b = AgentSession.find(id).say!("And 1044?")
+        expect([a.position, b.position]).to eq([-1, -2])
+        expect(AgentSession.find(id).pending_messages.pluck(:id)).to eq([a.id, b.id])
+        expect(worker.join(20)).to be_truthy
+        expect(server.agent_requests.last[:body]["messages"].last["content"]).to match([include("text" => "And 1043?\n\nAnd 1044?")])
+        expect([a.reload.position, b.reload.position]).to eq([5, 6])
+      end
+      expect(session.reload.agent_messages.pluck(:message_type)).to eq(%w[user system assistant result user user system
+                                                                            assistant result])
+      expect(session.agent_messages.users.map(&:raw).map(&:present?)).to eq([true, true, false]) # the prompt line is a's
+    end
+
     it "gives a message left pending after a round that did not complete a job of its own" do
       first = session.say!("Where is order 1042?")
       queue_adapter.enqueued_jobs.clear # run by hand below
@@ -245,6 +266,16 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Delivery, :rails do
       expect(session.reload).to have_attributes(status: "completed", result: "1043 is on its way.")
       expect(session.agent_messages.undelivered).to be_empty
     end
+  end
+
+  it "moves a message_id row to pending when another worker runs the session" do
+    row = session.say!("hello")
+    expect(row).to have_attributes(position: 1, pending: false)
+    AgentSession.claim(session.id, token: "other-worker")
+    AgentJob.perform_now(session.id, nil, resume: true, message_id: row.id)
+    expect(row.reload).to have_attributes(pending: true, position: -1)
+    expect(session.reload.pending_messages).to eq([row])
+    expect(session).to have_attributes(status: "running", claimed_by: "other-worker")
   end
 
   describe "interrupt flags" do
