@@ -242,6 +242,43 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Delivery, :rails do
       expect(session.agent_messages.users.map(&:raw).map(&:present?)).to eq([true, true, false]) # the prompt line is a's
     end
 
+    it "answers a message sent at any moment around the end of a run (pending, promoted, or its own job)" do
+      outcomes = Hash.new(0)
+      12.times do |i|
+        s = AgentSession.create!(user: user)
+        first = s.say!("question #{i}")
+        queue_adapter.enqueued_jobs.clear
+        with_api_server([{ text: "answer", delay: 0.05 }] + [{ text: "more" }] * 4) do
+          worker = Thread.new do
+            AgentSession.connection_pool.with_connection { AgentJob.perform_now(s.id, nil, resume: true, message_id: first.id) }
+          end
+          sleep(0.1 * i / 12.0 + 0.02)
+          late = AgentSession.find(s.id).say!("late #{i}")
+          expect(worker.join(20)).to be_truthy
+          own_job = enqueued_jobs.any? { |job| job["arguments"].last["message_id"] == late.id }
+          late.reload
+          outcomes[if late.pending then :left_pending_with_follow_up
+                   elsif own_job then :delivered_by_its_own_job
+                   elsif late.position == 5 then :promoted
+                   else :other
+                   end] += 1
+          expect(enqueued_jobs.size).to eq(late.pending || own_job ? 1 : 0)
+          # the say!'s own job (which may find the session completed and enqueue itself again), or the follow-up
+          3.times { perform_enqueued_jobs unless enqueued_jobs.empty? }
+          expect(late.reload).to have_attributes(pending: false)
+          expect(s.reload).to have_attributes(status: "completed", cancel_requested_at: nil),
+                              -> { "#{outcomes.inspect} #{late.attributes.slice('position', 'pending', 'metadata')} #{enqueued_jobs.inspect} #{s.agent_messages.pluck(:position, :message_type, :content, :pending).inspect}" }
+          expect(s.agent_messages.undelivered).to be_empty
+          # the late message is answered after it, and after the first answer
+          expect(s.agent_messages.where("position > ?", late.position).pluck(:message_type)).to include("assistant")
+          expect(s.agent_messages.where("position < ?", late.position).pluck(:message_type))
+            .to include("assistant"), -> { "#{outcomes.inspect} #{s.agent_messages.pluck(:position, :message_type, :content, :pending).inspect}" }
+        end
+      end
+      expect(outcomes[:other]).to eq(0)
+      puts "\n  late say! outcomes: #{outcomes.sort.to_h}" if ENV["AGENT_SDK_VERBOSE"]
+    end
+
     it "gives a message left pending after a round that did not complete a job of its own" do
       first = session.say!("Where is order 1042?")
       queue_adapter.enqueued_jobs.clear # run by hand below
@@ -276,6 +313,25 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Delivery, :rails do
     expect(row.reload).to have_attributes(pending: true, position: -1)
     expect(session.reload.pending_messages).to eq([row])
     expect(session).to have_attributes(status: "running", claimed_by: "other-worker")
+  end
+
+  it "runs a message_id job whose session another job claimed and completed after say!" do
+    row = session.agent_messages.create!(position: 1, message_type: "user", content: "late")
+    session.update_columns(status: "completed")
+    with_api_server([{ text: "Answered." }]) do
+      AgentJob.perform_now(session.id, nil, resume: true, message_id: row.id) # :finished: requeued and enqueued again
+      expect(session.reload.status).to eq("pending")
+      perform_enqueued_jobs
+    end
+    expect(session.reload).to have_attributes(status: "completed", result: "Answered.")
+    expect(RubyLLM::AgentSDK::ActiveRecord::Delivery.delivered?(row.reload)).to be(true)
+    AgentJob.perform_now(session.id, nil, resume: true, message_id: row.id) # taken already: nothing more
+    expect(enqueued_jobs).to be_empty
+
+    session.update_columns(status: "cancelled")
+    other = session.agent_messages.create!(position: 20, message_type: "user", content: "after cancel")
+    AgentJob.perform_now(session.id, nil, resume: true, message_id: other.id)
+    expect([session.reload.status, enqueued_jobs.size]).to eq(["cancelled", 0])
   end
 
   describe "interrupt flags" do

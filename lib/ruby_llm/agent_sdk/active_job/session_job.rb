@@ -67,7 +67,7 @@ module RubyLLM
             self.class.set(wait: config.cap_retry_wait).perform_later(session_id, prompt, **rerun_arguments(resume, message_id))
           else
             AgentSDK.logger.info("agent_sdk: session #{session_id} not run (#{outcome})")
-            ActiveRecord::Delivery.defer(session_class, session_id, message_id) if message_id && outcome == :busy
+            ActiveRecord::Delivery.defer(session_class, session_id, message_id) if message_id && outcome != :missing
           end
           nil
         end

@@ -20,7 +20,10 @@ module RubyLLM
       class Delivery
         class << self
           # Saves the user's message with one INSERT … SELECT: pending (at the next negative position) when the
-          # session is running at that moment, else delivered at the next position. Returns the row.
+          # session is running at that moment, else delivered at the next position. Returns the row. On PostgreSQL
+          # the SELECT locks the session row (FOR UPDATE), so the job's release, which changes the status, comes
+          # wholly before or after it: a row stored pending is committed before the job looks for pending rows after
+          # its release (SQLite runs one writer at a time anyway).
           def insert_message(session, text)
             model, reflection = tables(session)
             conn = connection(model)
@@ -35,7 +38,7 @@ module RubyLLM
                           ELSE (SELECT COALESCE(MAX(CASE WHEN m.position > 0 THEN m.position END), 0) + 1
                                 FROM #{t} m WHERE m.#{fk} = s.#{pk}) END,
                      'user', ?, CASE WHEN #{running} THEN ? ELSE ? END, ?, ?
-              FROM #{session.class.quoted_table_name} s WHERE s.#{pk} = ?
+              FROM #{session.class.quoted_table_name} s WHERE s.#{pk} = ?#{' FOR UPDATE' if postgresql?(conn)}
             SQL
             now = Time.current
             attempts = 0
@@ -50,11 +53,16 @@ module RubyLLM
             model.find(id)
           end
 
-          # The job found the session running under another worker: the message waits as pending for that run. When
-          # the session stopped meanwhile it goes back to pending status and the job is enqueued again.
+          # The job's claim found the session running under another worker (:busy): the message waits as pending
+          # for that run. Or it found the session finished (another job claimed it between say! and this job, and
+          # ended it, completed or failed): it goes back to pending status and the job is enqueued again. A row a
+          # round took already (metadata "delivered_at") is left alone, and so is a session the user cancelled.
           def defer(session_class, session_id, message_id)
             session = session_class.find_by(id: session_id) or return
             model, reflection = tables(session)
+            row = model.find_by(id: message_id)
+            return if row.nil? || delivered?(row)
+
             conn = connection(model)
             t = model.quoted_table_name
             fk = conn.quote_column_name(reflection.foreign_key)
@@ -67,9 +75,17 @@ module RubyLLM
             return if conn.update(model.sanitize_sql_array([sql, true, session_id, message_id, false, session_id])) == 1
             return unless model.where(id: message_id, pending: false).exists?
 
-            session_class.unscoped.where(id: session_id).where.not(status: "running")
-                         .update_all(status: "pending", updated_at: Time.current)
+            # (not a session the user cancelled: that one stays cancelled, with the message shown)
+            requeued = session_class.unscoped.where(id: session_id, status: %w[completed failed], claimed_by: nil)
+                                    .update_all(status: "pending", updated_at: Time.current)
+            return if requeued.zero?
+
             session_class.agent_job_class.perform_later(session_id, nil, resume: true, message_id: message_id)
+          end
+
+          # True once a round took the row as (part of) its prompt.
+          def delivered?(row)
+            row.metadata.is_a?(Hash) && row.metadata.key?("delivered_at")
           end
 
           private
@@ -79,6 +95,8 @@ module RubyLLM
               raise ArgumentError, "#{session.class} needs has_many :agent_messages"
             [reflection.klass, reflection]
           end
+
+          def postgresql?(conn) = conn.adapter_name.match?(/postg/i)
 
           def connection(model) = model.respond_to?(:lease_connection) ? model.lease_connection : model.connection
 
@@ -131,7 +149,10 @@ module RubyLLM
         # session's prompt.
         def first_round(prompt, resume, broadcaster)
           @rounds = 1
-          return [text, true] if persisted?
+          if persisted?
+            to_end!
+            return [text, true]
+          end
           return [prompt, resume] if prompt.present?
 
           promote!(broadcaster) ? [text, true] : [@session.prompt, resume]
@@ -177,6 +198,7 @@ module RubyLLM
               row.update_columns(pending: false, position: position, updated_at: now)
             end
           end
+          mark_delivered(pending)
           pending.each { |row| broadcaster.promoted(row) }
           @rows = pending
           true
@@ -196,6 +218,23 @@ module RubyLLM
 
         def scope
           @messages.where(@foreign_key => @session.id)
+        end
+
+        # A row saved while the session was queued (before this job's claim) can have rows of an earlier run after
+        # it: it moves to the end, where its answer will be (the holder of the claim is the only writer of positions).
+        def to_end!
+          row = @rows.first
+          last = scope.where(pending: false).where.not(id: row.id).maximum(:position).to_i
+          row.update_columns(position: last + 1, updated_at: Time.current) if row.position <= last
+          mark_delivered(@rows)
+        end
+
+        def mark_delivered(rows)
+          now = Time.current
+          rows.each do |row|
+            metadata = row.metadata.is_a?(Hash) ? row.metadata : {}
+            row.update_columns(metadata: metadata.merge("delivered_at" => now.utc.iso8601(6)), updated_at: now)
+          end
         end
 
         def text

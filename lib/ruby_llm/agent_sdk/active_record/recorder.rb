@@ -122,7 +122,8 @@ module RubyLLM
           @adopted = nil
           raw = message.raw.bytesize > MAX_RAW_BYTES ? message.raw.byteslice(0, MAX_RAW_BYTES).scrub : message.raw
           session.class.transaction do
-            row.update_columns(raw: redact(raw), uuid: message.uuid, metadata: metadata(message), updated_at: Time.current)
+            metadata = (row.metadata.is_a?(Hash) ? row.metadata : {}).merge(metadata(message))
+            row.update_columns(raw: redact(raw), uuid: message.uuid, metadata: metadata, updated_at: Time.current)
             write_session(session_changes(message))
           end
           @pending = [message.raw, row]
