@@ -101,6 +101,9 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Delivery, :rails do
       expect(session.agent_messages.users).to be_empty
       expect(actions(broadcasts).last).to eq(["replace", dom_id(session, :status)])
       expect(enqueued_jobs).to be_empty
+      # a second job for the bounced row finds nothing to deliver and leaves the session as it was
+      AgentJob.perform_now(session.id, nil, resume: true, message_id: row.id)
+      expect(session.reload).to have_attributes(status: "failed", failure_reason: "error_during_execution")
     end
 
     it "bounces on a 529 after the loop's retries, without authentication_required and without a job retry" do

@@ -55,6 +55,8 @@ module RubyLLM
           session_class = self.class.agent_session_class
           config = AgentSDK.config
           token = "#{Socket.gethostname}:#{Process.pid}:#{job_id}"
+          return message_gone(session_id, message_id) if message_id && !ActiveRecord::Delivery.exists?(session_class, message_id)
+
           outcome = session_class.claim(session_id, token: token, per_user: config.max_running_per_user,
                                                     global: config.max_running)
           case outcome
@@ -123,6 +125,12 @@ module RubyLLM
           delivery&.follow_up(self.class)
         rescue StandardError => e
           AgentSDK.logger.error(Redaction.text("agent_sdk: pending messages not enqueued: #{e.class}: #{e.message}"))
+        end
+
+        # A message_id job whose row is gone (bounced by an earlier run, or deleted): nothing to deliver.
+        def message_gone(session_id, message_id)
+          AgentSDK.logger.info("agent_sdk: session #{session_id} not run (message #{message_id} is gone)")
+          nil
         end
 
         # The arguments a job enqueued again gets (message_id only when there is one: older jobs' arguments stay).

@@ -83,6 +83,13 @@ module RubyLLM
             session_class.agent_job_class.perform_later(session_id, nil, resume: true, message_id: message_id)
           end
 
+          # True when the message row is there to deliver (a bounced one is gone).
+          def exists?(session_class, message_id)
+            reflection = session_class.reflect_on_association(:agent_messages) or
+              raise ArgumentError, "#{session_class} needs has_many :agent_messages"
+            reflection.klass.where(id: message_id).exists?
+          end
+
           # True once a round took the row as (part of) its prompt.
           def delivered?(row)
             row.metadata.is_a?(Hash) && row.metadata.key?("delivered_at")
