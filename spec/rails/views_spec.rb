@@ -59,5 +59,17 @@ RSpec.describe "agent_sessions views" do
       expect(body).to include("<turbo-cable-stream-source", %(id="status_agent_session_#{session.id}"))
       expect(body.index("Reading &lt;the&gt; file")).to be < body.index("30 in / 40 out")
     end
+
+    it "shows pending messages apart, after the transcript, and the input a bounce-back refills" do
+      session = AgentSession.create!(prompt: "hi", status: "running")
+      session.agent_messages.create!(position: 1, message_type: "assistant", raw: assistant.raw)
+      session.agent_messages.create!(position: -1, message_type: "user", content: "sent while busy", pending: true)
+      get "/agent_sessions/#{session.id}"
+      body = response.body
+      pending_list = %(id="pending_messages_agent_session_#{session.id}")
+      expect(body).to include(pending_list, %(id="input_agent_session_#{session.id}"))
+      expect(body.index("Reading &lt;the&gt; file")).to be < body.index(pending_list)
+      expect(body.index(pending_list)).to be < body.index("sent while busy")
+    end
   end
 end
