@@ -53,7 +53,7 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Delivery, :rails do
         expect(sent.map { |m| m["content"].to_s }.join).to include("Where is order 1042?", "And the one before?")
       end
       session.reload
-      expect(session).to have_attributes(status: "completed", result: "The one before too.")
+      expect(session).to have_attributes(status: "completed", result: "The one before too.", prompt: "Where is order 1042?")
       expect(session.agent_messages.pluck(:position, :message_type)).to eq(
         [[1, "user"], [2, "system"], [3, "assistant"], [4, "result"], [5, "user"], [6, "system"], [7, "assistant"],
          [8, "result"]]

@@ -22,7 +22,12 @@ module RubyLLM
       # transaction) before the next one is read, then broadcast → the final status from the result (a stream that
       # ends without one is a failure too). An exception marks the session failed with its class and a scrubbed
       # message and goes on up, so retry_on / discard_on below (and the backend) apply. The claim is given back on
-      # every way out.
+      # every way out, with cancel_requested_at cleared.
+      #
+      # Seed 003 (ActiveRecord::Delivery): `perform_later(session.id, message_id: row.id)` (what session.say! enqueues)
+      # delivers a user row the app saved; a run that fails before any answer removes it and bounces its text back;
+      # messages stored pending while the session runs are promoted after each completed round and answered in the
+      # next one, by the same job.
       module SessionJob
         extend ActiveSupport::Concern
 

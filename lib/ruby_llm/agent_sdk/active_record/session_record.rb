@@ -83,7 +83,7 @@ module RubyLLM
           else
             broadcaster.message(row)
             begin
-              requeue!
+              requeue!(prompt.blank? ? { prompt: text.to_s } : {}) # a session started by say! keeps its first message
             rescue SessionStateError
               nil # it started running since: the job finds it busy and leaves the row pending for that run
             end
