@@ -35,11 +35,15 @@ module RubyLLM
       autoload :MessageRecord, "ruby_llm/agent_sdk/active_record/message_record"
       autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
       autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
+      autoload :ActsAsAgent, "ruby_llm/agent_sdk/active_record/acts_as_agent"
+      autoload :AgentMethods, "ruby_llm/agent_sdk/active_record/acts_as_agent"
+      autoload :StateStore, "ruby_llm/agent_sdk/active_record/acts_as_agent"
     end
 
     module ActiveJob
       autoload :SessionJob, "ruby_llm/agent_sdk/active_job/session_job"
       autoload :Heartbeat, "ruby_llm/agent_sdk/active_job/heartbeat"
+      autoload :AskJob, "ruby_llm/agent_sdk/active_job/ask_job"
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.
