@@ -88,6 +88,7 @@ module RubyLLM
           base = defined?(::Rails) && ::Rails.respond_to?(:root) && ::Rails.root ? ::Rails.root.to_s : Dir.pwd
           File.expand_path(path, base)
         end
+        private_class_method :read_skill, :expand
 
         # The skills as the :api system prompt carries them: each one's name, description and whole body.
         def self.skills_prompt(skills)
