@@ -120,6 +120,64 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
     expect(support.reload.agent_state.to_json).not_to include(support.api_key)
   end
 
+  it "takes the provider from the record: one agent on an OpenAI-compatible API, the other on Anthropic's" do
+    allow(support).to receive(:credentials).and_return(api_key: "sk-openai-#{'e' * 24}", provider: :openai)
+    with_agent_server([{ text: "via chat completions" }, { text: "via messages" }, { text: "again via chat" }]) do |server|
+      expect(support.ask("hi").content).to eq("via chat completions")
+      expect(research.ask("hi").content).to eq("via messages")
+      support.ask("more")
+      expect(server.agent_requests.map(&:path)).to eq(%w[/v1/chat/completions /v1/messages /v1/chat/completions])
+      expect(server.agent_requests.last.body["messages"].to_s).to include("via chat completions", "more")
+      expect(server.agent_requests.first.headers["authorization"]).to eq("[REDACTED]")
+    end
+  end
+
+  it "keeps the state in a text column as JSON too" do
+    ActiveRecord::Base.connection.create_table(:text_state_agents) { |t| t.text :data; t.bigint :input_tokens }
+    klass = Class.new(ActiveRecord::Base) do
+      self.table_name = "text_state_agents"
+      def self.name = "TextStateAgent"
+      acts_as_agent model: "claude-haiku-4-5", instructions: "Be brief.", state: :data,
+                    options: { api_key: "sk-ant-declared-#{"f" * 24}", max_turns: 3 }
+    end
+    agent = klass.create!
+    with_agent_server([{ text: "one", usage: { input_tokens: 5 } }, { text: "two", usage: { input_tokens: 6 } }]) do |server|
+      agent.ask("first")
+      klass.find(agent.id).ask("second")
+      expect(server.agent_requests.last.body["messages"].to_s).to include("first", "one", "second")
+      expect(key_digests.uniq).to eq([Digest::SHA256.hexdigest("sk-ant-declared-#{"f" * 24}")[0, 12]])
+    end
+    raw = klass.connection.select_value("SELECT data FROM text_state_agents")
+    expect(JSON.parse(raw)).to include("result" => "two", "api" => include("lines" => be_an(Array)))
+    expect(agent.reload).to have_attributes(input_tokens: 11, agent_result: "two")
+  ensure
+    ActiveRecord::Base.connection.drop_table(:text_state_agents, if_exists: true)
+  end
+
+  it "names a missing state column" do
+    klass = Class.new(ActiveRecord::Base) do
+      self.table_name = "users"
+      def self.name = "NoStateAgent"
+      acts_as_agent
+    end
+    expect { klass.new.agent_state_hash }.to raise_error(ArgumentError, /NoStateAgent has no agent_state column/)
+  end
+
+  it "is stubbed by the app's test helpers like any query (no request, the run recorded)" do
+    extend RubyLLM::AgentSDK::Testing::Helpers
+    with_agent_config(transport: :api) do
+      stub_agent_run(text: "Stubbed answer.") { expect(support.ask("Where is 1042?").content).to eq("Stubbed answer.") }
+    end
+    with_agent_config(transport: :cli) { stub_agent_run(text: "Stubbed answer.") { support.ask("And via the CLI?") } }
+    api, cli = agent_runs.last(2)
+    expect(api.prompt).to eq("Where is 1042?")
+    expect(api.options).to have_attributes(transport: :api, model: "claude-sonnet-4-5", tools: [LookupOrder])
+    expect(api.options.system_prompt).to include("Acme's support agent", "REFUND-SKILL-MARKER")
+    expect(cli.options.system_prompt).not_to include("REFUND-SKILL-MARKER")
+    expect(Dir.children(File.join(cli.options.add_dirs.last, ".claude", "skills")).sort).to eq(%w[order-lookup refund-policy])
+    expect(support.reload.agent_result).to eq("Stubbed answer.")
+  end
+
   it "keeps the transcript redacted of the record's own key" do
     with_agent_server([{ text: "ok" }]) do
       support.update!(api_key: "plainkey-#{'z' * 12}")

@@ -166,7 +166,12 @@ module RubyLLM
 
         # The conversation state column, as a Hash (empty for a new agent).
         def agent_state_hash
-          value = self[agent_definition.state_column]
+          column = agent_definition.state_column
+          unless has_attribute?(column)
+            raise ArgumentError, "#{self.class.name} has no #{column} column for its agent state (acts_as_agent state:)"
+          end
+
+          value = self[column]
           value = JSON.parse(value) if value.is_a?(String) && !value.empty?
           value.is_a?(Hash) ? value.deep_dup : {}
         end
@@ -178,7 +183,7 @@ module RubyLLM
 
         # Forgets the conversation (the next ask starts a new one); the totals stay.
         def reset_agent!
-          update_columns(agent_definition.state_column => {})
+          update_columns(agent_definition.state_column => agent_state_value({}))
         end
 
         # This record's skills (read from disk on each ask, so a changed SKILL.md is seen by the next one).
@@ -236,10 +241,17 @@ module RubyLLM
 
         # The state and the totals in one UPDATE (no validations or callbacks: an ask changes nothing else).
         def agent_save(state, result)
-          changes = { agent_definition.state_column => state.merge("result" => result&.content).compact }
+          column = agent_definition.state_column
+          state = state.merge("result" => result&.content).compact
+          changes = { column => agent_state_value(state) }
           changes.merge!(agent_totals(result)) if result
           changes["updated_at"] = Time.current if has_attribute?("updated_at")
           update_columns(changes)
+        end
+
+        # A json/jsonb column takes the Hash; a text one its JSON.
+        def agent_state_value(state)
+          %i[json jsonb].include?(type_for_attribute(agent_definition.state_column).type) ? state : JSON.generate(state)
         end
 
         def agent_totals(result)
