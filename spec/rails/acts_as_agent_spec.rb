@@ -154,6 +154,19 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
     ActiveRecord::Base.connection.drop_table(:text_state_agents, if_exists: true)
   end
 
+  it "refuses skills it cannot deliver: bad front matter, two of one name, a missing directory" do
+    Dir.mktmpdir do |dir|
+      FileUtils.mkdir_p(["#{dir}/a/x", "#{dir}/b/x", "#{dir}/bad/y"])
+      File.write("#{dir}/a/x/SKILL.md", "---\nname: x\n---\nbody")
+      File.write("#{dir}/b/x/SKILL.md", "body")
+      File.write("#{dir}/bad/y/SKILL.md", "---\nname: [unclosed\n---\nbody")
+      expect(described_class.skills(["#{dir}/a"]).map(&:to_h)).to eq([{ name: "x", description: "", body: "body", directory: "#{dir}/a/x" }])
+      expect { described_class.skills(["#{dir}/a", "#{dir}/b"]) }.to raise_error(ArgumentError, /more than one skill named x/)
+      expect { described_class.skills(["#{dir}/bad"]) }.to raise_error(ArgumentError, /front matter is not YAML/)
+      expect { described_class.skills(["#{dir}/none"]) }.to raise_error(ArgumentError, /no directory/)
+    end
+  end
+
   it "names a missing state column" do
     klass = Class.new(ActiveRecord::Base) do
       self.table_name = "users"

@@ -69,6 +69,9 @@ module RubyLLM
 
             dirs = File.file?(File.join(path, "SKILL.md")) ? [path] : Dir.glob(File.join(path, "*", "SKILL.md")).map { |f| File.dirname(f) }
             dirs.sort.map { |dir| read_skill(dir) }
+          end.tap do |skills|
+            twice = skills.group_by(&:name).select { |_, same| same.size > 1 }.keys
+            raise ArgumentError, "acts_as_agent skills: more than one skill named #{twice.join(", ")}" unless twice.empty?
           end
         end
 
@@ -76,7 +79,11 @@ module RubyLLM
           text = File.read(File.join(dir, "SKILL.md"))
           meta = {}
           if (match = text.match(/\A---\s*\n(.*?)\n---\s*(?:\n|\z)/m))
-            meta = YAML.safe_load(match[1]) || {}
+            begin
+              meta = YAML.safe_load(match[1]) || {}
+            rescue Psych::Exception => e
+              raise ArgumentError, "#{File.join(dir, "SKILL.md")}: its front matter is not YAML (#{e.message})"
+            end
             meta = {} unless meta.is_a?(Hash)
             text = match.post_match
           end
@@ -84,11 +91,20 @@ module RubyLLM
                     body: text.strip, directory: dir)
         end
 
+        # The app's tmp/agent_sdk/skills (a directory only the app writes), else one per user in Dir.tmpdir.
+        def self.cli_skills_root
+          if defined?(::Rails) && ::Rails.respond_to?(:root) && ::Rails.root
+            File.join(::Rails.root.to_s, "tmp", "agent_sdk", "skills")
+          else
+            File.join(Dir.tmpdir, "agent_sdk_skills-#{Process.uid}")
+          end
+        end
+
         def self.expand(path)
           base = defined?(::Rails) && ::Rails.respond_to?(:root) && ::Rails.root ? ::Rails.root.to_s : Dir.pwd
           File.expand_path(path, base)
         end
-        private_class_method :read_skill, :expand
+        private_class_method :read_skill, :expand, :cli_skills_root
 
         # The skills as the :api system prompt carries them: each one's name, description and whole body.
         def self.skills_prompt(skills)
@@ -103,14 +119,14 @@ module RubyLLM
 
         # The skills as Claude Code finds them: a directory whose .claude/skills/<name>/ are copies of the skill
         # directories, passed to the CLI with --add-dir. Named by a digest of the skills' files, so it is built once
-        # per version of them (in Dir.tmpdir) and two agent kinds never share one.
+        # per version of them (under the app's tmp/agent_sdk/skills) and two agent kinds never share one.
         def self.cli_skills_dir(skills)
           files = skills.flat_map do |skill|
             Dir.glob(File.join(skill.directory, "**", "*"), File::FNM_DOTMATCH).select { |f| File.file?(f) }.sort
                .map { |f| [skill.name, f.delete_prefix(skill.directory), Digest::SHA256.file(f).hexdigest] }
           end
           digest = Digest::SHA256.hexdigest(JSON.generate(files))[0, 24]
-          dir = File.join(Dir.tmpdir, "agent_sdk_skills", digest)
+          dir = File.join(cli_skills_root, digest)
           return dir if File.directory?(dir)
 
           building = "#{dir}.#{Process.pid}.#{Thread.current.object_id}"
@@ -202,10 +218,11 @@ module RubyLLM
           given[:tools] = definition.tools unless definition.tools.empty?
           options = Options.build(**given, **overrides)
           options = agent_with_provider(options, overrides) if definition.provider
-          prompt = [agent_instructions, (ActsAsAgent.skills_prompt(agent_skills) if options.transport == :api)].compact
+          skills = definition.skills.empty? ? [] : agent_skills
+          prompt = [agent_instructions, (ActsAsAgent.skills_prompt(skills) if options.transport == :api)].compact
           options = options.with(system_prompt: prompt.join("\n\n")) unless prompt.empty? || overrides.key?(:system_prompt)
-          if options.transport == :cli && !definition.skills.empty?
-            options = options.with(add_dirs: [*options.add_dirs, ActsAsAgent.cli_skills_dir(agent_skills)])
+          if options.transport == :cli && !skills.empty?
+            options = options.with(add_dirs: [*options.add_dirs, ActsAsAgent.cli_skills_dir(skills)])
           end
           options
         end
