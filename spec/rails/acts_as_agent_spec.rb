@@ -100,6 +100,21 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
     expect(research.total_cost_usd).to be > 0
   end
 
+  it "continues from the database's state and adds to its totals, whichever instance of the record asks" do
+    one = SupportAgent.find(support.id)
+    other = SupportAgent.find(support.id) # loaded before one asks: its columns are stale
+    with_agent_server([{ text: "first answer", usage: { input_tokens: 10, output_tokens: 1 } },
+                       { text: "second answer", usage: { input_tokens: 20, output_tokens: 2 } }]) do |server|
+      one.ask("first question")
+      other.ask("second question")
+      expect(server.agent_requests.last.body["messages"].to_s).to include("first question", "first answer")
+    end
+    expect(other).to have_attributes(input_tokens: 30, output_tokens: 3, num_turns: 2)
+    expect(support.reload).to have_attributes(input_tokens: 30, output_tokens: 3, num_turns: 2, agent_result: "second answer")
+    expect(other.total_cost_usd).to eq(support.total_cost_usd)
+    expect(support.total_cost_usd).to be > one.total_cost_usd # one's figure: its own ask only
+  end
+
   it "runs the record's tools" do
     turns = [{ tool_use: { name: "lookup_order", input: { "number" => "1042" } }, usage: { input_tokens: 10, output_tokens: 3 } },
              { text: "It shipped.", usage: { input_tokens: 20, output_tokens: 4 } }]

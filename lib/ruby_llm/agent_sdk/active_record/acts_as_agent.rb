@@ -153,7 +153,7 @@ module RubyLLM
           save! if new_record?
           options = agent_options(overrides)
           transport = options.transport.to_s
-          state = agent_state_hash
+          state = agent_read_state
           conversation = (state[transport] ||= {})
           store = nil
           if options.transport == :api
@@ -257,13 +257,33 @@ module RubyLLM
         end
 
         # The state and the totals in one UPDATE (no validations or callbacks: an ask changes nothing else).
+        # The state as the database has it now (another instance of the record may have asked since this one was
+        # loaded), also set on this instance.
+        def agent_read_state
+          agent_state_hash # (names a missing column first)
+          column = agent_definition.state_column
+          self[column] = self.class.unscoped.where(self.class.primary_key => id).pick(column)
+          clear_attribute_changes([column])
+          agent_state_hash
+        end
+
+        # The state (one UPDATE, no validations or callbacks: an ask changes nothing else) and the totals, added in
+        # SQL so that asks of two instances of the record, or two workers, all count.
         def agent_save(state, result)
           column = agent_definition.state_column
           state = state.merge("result" => result&.content).compact
           changes = { column => agent_state_value(state) }
-          changes.merge!(agent_totals(result)) if result
           changes["updated_at"] = Time.current if has_attribute?("updated_at")
-          update_columns(changes)
+          increments = result ? agent_increments(result) : {}
+          self.class.transaction do
+            update_columns(changes)
+            next if increments.empty?
+
+            self.class.update_counters(id, increments)
+            values = self.class.unscoped.where(self.class.primary_key => id).pick(*increments.keys)
+            increments.keys.zip(increments.size == 1 ? [values] : values).each { |name, value| self[name] = value }
+            clear_attribute_changes(increments.keys)
+          end
         end
 
         # A json/jsonb column takes the Hash; a text one its JSON.
@@ -271,16 +291,16 @@ module RubyLLM
           %i[json jsonb].include?(type_for_attribute(agent_definition.state_column).type) ? state : JSON.generate(state)
         end
 
-        def agent_totals(result)
+        def agent_increments(result)
           usage = result.usage || {}
-          totals = {}
+          increments = {}
           ActsAsAgent::TOTAL_COLUMNS.each do |column, key|
-            totals[column] = self[column].to_i + usage[key].to_i if has_attribute?(column)
+            increments[column] = usage[key].to_i if has_attribute?(column) && usage[key].to_i.positive?
           end
-          totals["num_turns"] = self["num_turns"].to_i + result.num_turns.to_i if has_attribute?("num_turns")
+          increments["num_turns"] = result.num_turns.to_i if has_attribute?("num_turns") && result.num_turns.to_i.positive?
           cost = agent_cost(result)
-          totals["total_cost_usd"] = BigDecimal((self["total_cost_usd"] || 0).to_s) + cost if cost && has_attribute?("total_cost_usd")
-          totals
+          increments["total_cost_usd"] = cost if cost&.positive? && has_attribute?("total_cost_usd")
+          increments
         end
 
         # :api results carry integer micro-dollars; the CLI's a Float of USD.
