@@ -239,8 +239,8 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
   end
 
   context "with transport :cli (the real CLI)" do
-    it "gives each kind its skills the CLI's way (.claude/skills under an --add-dir) and resumes its session" do
-      with_real_cli([{ text: "Hello from the CLI." }, { text: "Still here." }]) do |server, options, _cwd|
+    it "gives each kind its own skills the CLI's way (.claude/skills under an --add-dir) and resumes its session" do
+      with_real_cli([{ text: "Hello from the CLI." }, { text: "Still here." }, { text: "Research here." }]) do |server, options, _cwd|
         # the key comes from the record (provider: :credentials becomes the CLI's ANTHROPIC_API_KEY)
         cli = { transport: :cli, cli_path: options[:cli_path], cwd: options[:cwd],
                 env: options[:env].except("ANTHROPIC_API_KEY"), permission_mode: :bypass_permissions }
@@ -250,8 +250,15 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
           expect(result.content).to eq("Hello from the CLI.")
           expect(support.reload.agent_state.dig("cli", "session_id")).to be_present
           SupportAgent.find(support.id).ask("Again", **cli)
+          research.ask("Research something", **cli)
+          expect(support.agent_options(cli).env["ANTHROPIC_API_KEY"]).to eq(support.api_key)
+          expect(research.agent_options(cli).env["ANTHROPIC_API_KEY"]).to eq(research.api_key)
         end
-        first, second = server.agent_requests
+        first, second, third = server.agent_requests
+        expect(third.raw_body).to include("cite-sources: How to cite", "careful research assistant")
+        expect(third.raw_body).not_to include("refund-policy", "order-lookup")
+        expect(third.body["messages"].to_s).not_to include("Hello from the CLI.")
+        expect(research.reload.agent_state.dig("cli", "session_id")).not_to eq(support.reload.agent_state.dig("cli", "session_id"))
         text = first.raw_body
         expect(text).to include("refund-policy: Acme's refund rules", "order-lookup: How to find an order")
         expect(text).not_to include("cite-sources")
