@@ -182,6 +182,19 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
     end
   end
 
+  it "keeps the conversation of an ask that failed, and the next ask goes on from it" do
+    with_agent_server([{ text: "kept" }]) { support.ask("one") }
+    expect { support.ask("  ") }.to raise_error(ArgumentError, /needs a prompt/)
+    expect(support.reload.agent_result).to eq("kept")
+    with_agent_server([{ text: "boom", fault: :reset_before_headers }, { text: "after" }]) do |server|
+      expect(support.ask("two")).to be_error
+      expect(support.reload.agent_result).to be_nil
+      expect(support.agent_state["api"]["lines"].join).to include("two") # the prompt line was stored
+      expect(support.ask("three").content).to eq("after")
+      expect(server.agent_requests.last.body["messages"].to_s).to include("one", "kept", "two", "three")
+    end
+  end
+
   it "names a missing state column" do
     klass = Class.new(ActiveRecord::Base) do
       self.table_name = "users"

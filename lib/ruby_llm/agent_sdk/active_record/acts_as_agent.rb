@@ -148,8 +148,11 @@ module RubyLLM
       module AgentMethods
         # Runs the agent now on this record's conversation: yields each Message as it streams, stores the
         # conversation and the totals (also when the run fails or raises), and returns the result Message (nil if the
-        # stream ended without one). Any query option given here wins over the declaration's.
+        # stream ended without one). The state's "result" is the result's text, cleared by an ask that failed (an error
+        # result, an exception). Any query option given here wins over the declaration's.
         def ask(prompt, **overrides, &block)
+          raise ArgumentError, "ask needs a prompt" unless prompt.is_a?(String) && !prompt.strip.empty?
+
           save! if new_record?
           options = agent_options(overrides)
           transport = options.transport.to_s
@@ -160,7 +163,8 @@ module RubyLLM
             store = StateStore.new(conversation, secrets: [options.resolved_api_key])
             options = options.with(session_store: store)
           end
-          options = options.with(resume: conversation["session_id"]) if conversation["session_id"]
+          session_id = conversation["session_id"]
+          options = options.with(resume: session_id) if session_id && (store.nil? || store.lines(session_id))
           result = nil
           Query.new(prompt, options).each do |message|
             conversation["session_id"] = message.session_id if message.init? && message.session_id
@@ -256,7 +260,6 @@ module RubyLLM
           options.with(env: env, **creds.except(*ActsAsAgent::PROVIDER_KEYS))
         end
 
-        # The state and the totals in one UPDATE (no validations or callbacks: an ask changes nothing else).
         # The state as the database has it now (another instance of the record may have asked since this one was
         # loaded), also set on this instance.
         def agent_read_state
@@ -271,7 +274,7 @@ module RubyLLM
         # SQL so that asks of two instances of the record, or two workers, all count.
         def agent_save(state, result)
           column = agent_definition.state_column
-          state = state.merge("result" => result&.content).compact
+          state = state.merge("result" => (result.content if result && !result.error?)).compact
           changes = { column => agent_state_value(state) }
           changes["updated_at"] = Time.current if has_attribute?("updated_at")
           increments = result ? agent_increments(result) : {}
