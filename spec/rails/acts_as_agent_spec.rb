@@ -281,5 +281,19 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent, :rails do
         expect(support.input_tokens).to be > 0
       end
     end
+
+    it "starts a new conversation when the CLI has no transcript of the stored session (another machine)" do
+      with_real_cli([{ text: "A fresh start." }]) do |server, options, _cwd|
+        missing = "0b6a3c0e-8a6e-4b7a-9b1e-2f4c5d6e7f80"
+        support.update!(agent_state: { "cli" => { "session_id" => missing } })
+        cli = { transport: :cli, cli_path: options[:cli_path], cwd: options[:cwd], env: options[:env],
+                permission_mode: :bypass_permissions }
+        with_agent_config(transport: :cli, model: nil, query_options: {}) do
+          expect(support.ask("Hi", **cli).content).to eq("A fresh start.")
+        end
+        expect(server.agent_requests.size).to eq(1)
+        expect(support.reload.agent_state.dig("cli", "session_id")).to be_present.and(satisfy { |id| id != missing })
+      end
+    end
   end
 end

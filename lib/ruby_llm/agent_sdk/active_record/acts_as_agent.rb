@@ -146,6 +146,9 @@ module RubyLLM
 
       # What acts_as_agent adds to the record.
       module AgentMethods
+        # What the CLI prints when asked to resume a session it has no transcript of.
+        CLI_NO_SESSION = "No conversation found with session ID"
+
         # Runs the agent now on this record's conversation: yields each Message as it streams, stores the
         # conversation and the totals (also when the run fails or raises), and returns the result Message (nil if the
         # stream ended without one). The state's "result" is the result's text, cleared by an ask that failed (an error
@@ -166,10 +169,22 @@ module RubyLLM
           session_id = conversation["session_id"]
           options = options.with(resume: session_id) if session_id && (store.nil? || store.lines(session_id))
           result = nil
-          Query.new(prompt, options).each do |message|
-            conversation["session_id"] = message.session_id if message.init? && message.session_id
-            result = message if message.result?
-            block&.call(message)
+          begin
+            Query.new(prompt, options).each do |message|
+              conversation["session_id"] = message.session_id if message.init? && message.session_id
+              result = message if message.result?
+              block&.call(message)
+            end
+          rescue ProcessError => e
+            # A CLI without this session's transcript (another machine, another HOME) refuses to resume it before it
+            # answers anything: the conversation starts again there.
+            raise unless options.transport == :cli && options.resume && e.message.include?(CLI_NO_SESSION)
+
+            AgentSDK.logger.info("agent_sdk: #{self.class.name} #{id}: the CLI has no session #{options.resume}; " \
+                                 "starting a new conversation")
+            conversation.delete("session_id")
+            options = options.with(resume: nil)
+            retry
           end
           result
         ensure
