@@ -307,9 +307,9 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   end
 
   context "in a PostgreSQL app, migrated on a real server" do
-    # No fixture transaction: it would be opened on the connection to the database made here, which is dropped
-    # before the example's teardown.
-    self.use_transactional_tests = false
+    # No fixture transaction (when spec/rails_helper is loaded too): it would be opened on the connection to the
+    # database made here, which is dropped before the example's teardown.
+    self.use_transactional_tests = false if respond_to?(:use_transactional_tests=)
 
     before { skeleton(adapter: "postgresql") }
 
