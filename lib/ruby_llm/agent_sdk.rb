@@ -36,6 +36,7 @@ module RubyLLM
       autoload :MessageRecord, "ruby_llm/agent_sdk/active_record/message_record"
       autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
       autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
+      autoload :ToolExecutionStore, "ruby_llm/agent_sdk/active_record/tool_execution_store"
     end
 
     module ActiveJob
