@@ -11,6 +11,7 @@ require_relative "agent_sdk/message"
 require_relative "agent_sdk/hooks"
 require_relative "agent_sdk/permissions"
 require_relative "agent_sdk/tool"
+require_relative "agent_sdk/tool_executions"
 require_relative "agent_sdk/tool_runner"
 require_relative "agent_sdk/sdk_mcp_server"
 require_relative "agent_sdk/options"
@@ -35,6 +36,7 @@ module RubyLLM
       autoload :MessageRecord, "ruby_llm/agent_sdk/active_record/message_record"
       autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
       autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
+      autoload :ToolExecutionStore, "ruby_llm/agent_sdk/active_record/tool_execution_store"
     end
 
     module ActiveJob
