@@ -86,6 +86,7 @@ module RubyLLM
           raise ArgumentError, "Retrieval.for: scope must be a lambda (context) -> relation" unless scope.nil? || scope.respond_to?(:call)
           raise ArgumentError, "Retrieval.for: excerpt must be a positive Integer" unless excerpt.is_a?(Integer) && excerpt.positive?
         end
+        private_class_method :relation_for, :require_neighbor!, :check!
       end
     end
   end

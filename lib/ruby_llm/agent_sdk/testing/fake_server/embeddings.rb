@@ -50,6 +50,7 @@ module RubyLLM
           def error(message)
             { error: { message: "fake server: #{message}", type: "invalid_request_error", param: "input", code: nil } }
           end
+          private_class_method :error
         end
       end
     end
