@@ -6,6 +6,7 @@ require_relative "support/agent_config"
 # Testing.replay: a stored :api session becomes a FakeServer that answers a new run with the recorded responses.
 RSpec.describe "RubyLLM::AgentSDK::Testing.replay", :rails do
   include AgentConfigHelpers
+  include RubyLLM::AgentSDK::Testing::Helpers
 
   let(:calls) { [] }
   let(:lookup) do
@@ -71,6 +72,20 @@ RSpec.describe "RubyLLM::AgentSDK::Testing.replay", :rails do
     errors = ->(session) { session.agent_messages.select { |m| m.metadata["is_error"] }.map(&:content) }
     expect(errors.call(replayed)).to eq(errors.call(original))
     expect(errors.call(replayed)).to match([start_with("ArgumentError: no order 0")])
+  end
+
+  it "works as the README shows: the stored lines' turns through with_fake_model_server" do
+    original = RubyLLM::AgentSDK::Testing::FakeServer.open(script) { |server| run_session("Where is order 1042?", server) }
+    lines = original.agent_messages.map(&:raw).join("\n").lines(chomp: true)
+    turns = RubyLLM::AgentSDK::Testing::Replay.turns(lines)
+    with_agent_config(tools: [lookup], model: "claude-sonnet-4-5", heartbeat_interval: 0.05) do # an app's config
+      with_fake_model_server(turns, transport: :api) do
+        session = AgentSession.create!(prompt: "Where is order 1042?")
+        AgentJob.perform_now(session.id)
+        expect(session.reload).to have_attributes(status: "completed", result: original.result, num_turns: 3)
+        expect(assistant_blocks(session)).to eq(assistant_blocks(original))
+      end
+    end
   end
 
   it "returns an opened server without a block, and takes lines (CLI-split assistant messages are one turn)" do
