@@ -155,6 +155,34 @@ RSpec.describe RubyLLM::AgentSDK::Tools::Retrieval, :rails do
     end
   end
 
+  it "retries an embeddings API that may recover, drops a request that cannot succeed, skips a deleted record" do
+    RubyLLM::AgentSDK::Testing::FakeServer.open do |server|
+      RubyLLM::AgentSDK::EmbeddingClient.default =
+        RubyLLM::AgentSDK::EmbeddingClient.new(base_url: "#{server.base_url}/missing/v1", api_key: "sk-embed-#{'k3y' * 8}")
+      doc = Document.create!(user: ada, content: "hello")
+      expect { perform_enqueued_jobs }.not_to raise_error # 404: logged, not retried
+      expect(doc.reload.embedding).to be_nil
+      expect(enqueued_jobs).to be_empty
+    end
+    RubyLLM::AgentSDK::EmbeddingClient.default =
+      RubyLLM::AgentSDK::EmbeddingClient.new(base_url: "http://127.0.0.1:9/v1", api_key: "sk-embed-#{'k3y' * 8}")
+    doc = Document.create!(user: ada, content: "hello again")
+    job = enqueued_jobs.last
+    expect { perform_enqueued_jobs(only: RubyLLM::AgentSDK::ActiveJob::EmbeddingJob) }.not_to raise_error # retry_on took it
+    expect(enqueued_jobs.last).to include("job_class" => "RubyLLM::AgentSDK::ActiveJob::EmbeddingJob", "executions" => 1)
+    expect(enqueued_jobs.last["job_id"]).to eq(job["job_id"]) # the same job, enqueued again by retry_on
+    clear_enqueued_jobs
+
+    doc.update!(content: "changed")
+    doc.delete
+    expect { perform_enqueued_jobs }.not_to raise_error # DeserializationError: discarded
+  end
+
+  it "names the neighbor gem when it is missing" do
+    allow(described_class).to receive(:require).with("neighbor").and_raise(LoadError, "cannot load such file -- neighbor")
+    expect { described_class.for(Document) }.to raise_error(LoadError, /gem "neighbor"/)
+  end
+
   it "checks its arguments" do
     expect { described_class.for(User) }.to raise_error(ArgumentError, /has_neighbors :embedding/)
     expect { described_class.for(Document, distance: "manhattan") }.to raise_error(ArgumentError, /distance/)
