@@ -37,6 +37,14 @@ RSpec.describe RubyLLM::AgentSDK::EmbeddingClient do
         expect(e.message).not_to include(key)
       }
     end
+    fake.open do |server| # a key of no known shape, echoed back by the server (here: in the path of a 404)
+      plain = "plainsecretvalue123"
+      echo = described_class.new(base_url: "#{server.base_url}/#{plain}/v1", api_key: plain)
+      expect { echo.embed("x") }.to raise_error(RubyLLM::AgentSDK::EmbeddingError) { |e|
+        expect(e.message).to include("no route for POST /[REDACTED]/v1/embeddings")
+        expect(e.message).not_to include(plain)
+      }
+    end
     closed = described_class.new(base_url: "http://127.0.0.1:9/v1", api_key: key)
     expect { closed.embed("x") }.to raise_error(RubyLLM::AgentSDK::EmbeddingError) { |e|
       expect(e.status).to be_nil

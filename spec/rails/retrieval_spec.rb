@@ -64,6 +64,12 @@ RSpec.describe RubyLLM::AgentSDK::Tools::Retrieval, :rails do
     JSON.parse(row.content)
   end
 
+  it "runs on a real vector column: cube here (Debian 12), pgvector's vector where the extension is installed" do
+    type = Document.columns_hash.fetch("embedding").sql_type
+    expected = ActiveRecord::Base.connection.extension_available?("vector") ? "vector(64)" : "cube"
+    expect(type).to eq(expected)
+  end
+
   it "embeds documents in a job after commit, only when the text changed" do
     with_api_server([]) do |server|
       use_embeddings_from(server)

@@ -114,9 +114,16 @@ module RubyLLM
         return parsed if res.is_a?(Net::HTTPSuccess) && parsed.is_a?(Hash)
 
         message = parsed.is_a?(Hash) && parsed["error"].is_a?(Hash) ? parsed["error"]["message"] : res.body.to_s[0, 200]
-        raise EmbeddingError.new("embeddings: HTTP #{res.code} from #{base_url}: #{message}", status: res.code.to_i)
+        raise EmbeddingError.new(scrub("embeddings: HTTP #{res.code} from #{base_url}: #{message}"), status: res.code.to_i)
       rescue Timeout::Error, SystemCallError, IOError, OpenSSL::SSL::SSLError, SocketError => e
-        raise EmbeddingError, "embeddings: #{e.class} talking to #{base_url}: #{e.message}"
+        raise EmbeddingError, scrub("embeddings: #{e.class} talking to #{base_url}: #{e.message}")
+      end
+
+      # This client's own key, whatever its shape (Error's Redaction catches key-shaped ones and ENV's).
+      def scrub(text)
+        return text if @api_key.nil? || @api_key.length < Redaction::MIN_SECRET
+
+        text.gsub(@api_key, Redaction::MARK)
       end
 
       def http
