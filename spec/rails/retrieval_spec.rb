@@ -152,12 +152,14 @@ RSpec.describe RubyLLM::AgentSDK::Tools::Retrieval, :rails do
       use_embeddings_from(server)
       seed
       perform_enqueued_jobs
-      tool = described_class.for(Document, distance: "euclidean", limit: 2, name: "find_docs")
+      tool = described_class.for(Document, distance: "euclidean", limit: 2, name: "find_docs", embedding_model: "other-m")
       expect(tool.tool_name).to eq("find_docs")
       expect(tool.input_schema).to include("required" => ["query"])
       results = JSON.parse(tool.new(nil).call(query: "the office dog Biscuit"))
       expect(results.size).to eq(2)
       expect(results.first["text"]).to include("Biscuit")
+      expect(server.requests.last.body).to include("model" => "other-m", "input" => ["the office dog Biscuit"])
+      expect(described_class.search(tool.retrieval, nil, "the office dog Biscuit")).to eq(JSON.generate(results))
     end
   end
 

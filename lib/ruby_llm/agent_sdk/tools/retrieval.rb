@@ -20,18 +20,20 @@ module RubyLLM
       # nearest rows of the scope by `distance` ("cosine" or "euclidean", neighbor's nearest_neighbors) and returns
       # them as JSON, nearest first: [{"id", "text" (the first `excerpt` characters), "distance"}]. A scope lambda
       # gets the run's context (the query option `context:`); returning nil, or raising, refuses the call.
+      # `embedding_model:` / `dimensions:` go to the client (default: the client's own), `client:` is an
+      # EmbeddingClient or a lambda returning one.
       module Retrieval
         DISTANCES = %w[cosine euclidean].freeze
 
         module_function
 
         def for(model, column: :embedding, text: :content, limit: 5, distance: "cosine", scope: nil, excerpt: 500,
-                name: nil, description: nil, client: nil, model_name: nil, dimensions: nil)
+                name: nil, description: nil, client: nil, embedding_model: nil, dimensions: nil)
           require_neighbor!
           check!(model, column, limit, distance, scope, excerpt)
           settings = { model: model, column: column.to_sym, text: text.to_sym, limit: limit, distance: distance.to_s,
                        scope: scope, excerpt: excerpt, client: client,
-                       embed_options: { model: model_name, dimensions: dimensions }.compact }.freeze
+                       embed_options: { model: embedding_model, dimensions: dimensions }.compact }.freeze
           label = model.model_name.human(count: 2).downcase
           Class.new(Tool) do
             tool_name(name || "search_#{model.model_name.plural}".gsub(/[^a-zA-Z0-9_-]/, "_")[0, 64])
@@ -44,7 +46,8 @@ module RubyLLM
           end
         end
 
-        # The tool's work (public for apps that want the rows without a model in the loop): an Array of Hashes.
+        # The tool's call: the JSON text the model reads. `settings` is the built class's `retrieval` (so an app can
+        # run the same search without a model in the loop: Retrieval.search(Tool.retrieval, context, "query")).
         def search(settings, context, query)
           relation = relation_for(settings, context)
           client = settings[:client]
