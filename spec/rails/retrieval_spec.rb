@@ -120,6 +120,22 @@ RSpec.describe RubyLLM::AgentSDK::Tools::Retrieval, :rails do
     end
   end
 
+  it "answers through the real claude CLI too (:cli transport, the tool served by the SDK MCP server)" do
+    turns = [{ tool_use: { name: "mcp__agent_sdk__search_documents", input: { "query" => "refunds days" } } },
+             { text: "14 days." }]
+    with_real_cli(turns) do |server, options, _cwd|
+      use_embeddings_from(server)
+      seed
+      perform_enqueued_jobs
+      messages = RubyLLM::AgentSDK.query("How long do refunds take?", **options, tools: [search],
+                                                                        context: { user: ada }).to_a
+      expect(messages.last).to have_attributes(subtype: "success", content: "14 days.")
+      results = JSON.parse(messages.find(&:user?).content)
+      expect(results.first).to include("text" => ada_texts[0])
+      expect(results.map { |r| r["text"] }).not_to include(/enterprise/)
+    end
+  end
+
   it "scopes by user: bob finds only his document" do
     turns = [{ tool_use: { name: "search_documents", input: { "query" => "refunds" } } }, { text: "30 days." }]
     with_api_server(turns, tools: [search]) do |server|
