@@ -88,6 +88,33 @@ RSpec.describe "RubyLLM::AgentSDK::Testing.replay", :rails do
     end
   end
 
+  it "replays a :cli session into the real CLI (one API response split into several lines is one turn)" do
+    cli_turns = [{ text: "Checking.", tool_use: { name: "mcp__agent_sdk__lookup_order", input: { "number" => "1042" } } },
+                 { text: "Order 1042 shipped." }]
+    run_cli = lambda do |turns|
+      with_real_cli(turns) do |_server, options, _cwd|
+        session = AgentSession.create!(prompt: "Where is order 1042?")
+        with_agent_config(transport: :cli, model: "claude-sonnet-4-5", heartbeat_interval: 0.05, tools: [lookup],
+                          query_options: options.except(:model)) do
+          AgentJob.perform_now(session.id)
+        end
+        session.reload
+      end
+    end
+    original = run_cli.call(cli_turns)
+    expect(original.status).to eq("completed")
+    # the CLI wrote the first response as two lines (text, tool_use) with one message id
+    expect(original.agent_messages.where(message_type: "assistant").count).to eq(3)
+    turns = RubyLLM::AgentSDK::Testing::Replay.turns(original)
+    expect(turns.map { |t| [t[:texts], t[:tool_uses].map { |u| u[:name] }] })
+      .to eq([[["Checking."], ["mcp__agent_sdk__lookup_order"]], [["Order 1042 shipped."], []]])
+    calls.clear
+    replayed = run_cli.call(turns)
+    expect(replayed).to have_attributes(status: "completed", result: "Order 1042 shipped.")
+    expect(calls).to eq(["1042"])
+    expect(replayed.agent_messages.tool_calls.map(&:tool_calls)).to eq(original.agent_messages.tool_calls.map(&:tool_calls))
+  end
+
   it "returns an opened server without a block, and takes lines (CLI-split assistant messages are one turn)" do
     message = { "id" => "msg_1", "role" => "assistant", "model" => "claude-opus-4-1", "stop_reason" => nil,
                 "usage" => { "input_tokens" => 5, "output_tokens" => 1 } }
