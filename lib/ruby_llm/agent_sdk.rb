@@ -28,6 +28,13 @@ module RubyLLM
   module AgentSDK
     autoload :Testing, "ruby_llm/agent_sdk/testing"
     autoload :Broadcaster, "ruby_llm/agent_sdk/broadcaster"
+    autoload :EmbeddingClient, "ruby_llm/agent_sdk/embedding_client"
+    autoload :EmbeddingError, "ruby_llm/agent_sdk/embedding_client"
+
+    # Ready-made tools (Retrieval needs the neighbor gem; loaded on first use).
+    module Tools
+      autoload :Retrieval, "ruby_llm/agent_sdk/tools/retrieval"
+    end
 
     # The Rails layer: loaded on first use, so a plain `require "agent_sdk"` loads no Rails code.
     module ActiveRecord
@@ -37,11 +44,13 @@ module RubyLLM
       autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
       autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
       autoload :ToolExecutionStore, "ruby_llm/agent_sdk/active_record/tool_execution_store"
+      autoload :Embeddable, "ruby_llm/agent_sdk/active_record/embeddable"
     end
 
     module ActiveJob
       autoload :SessionJob, "ruby_llm/agent_sdk/active_job/session_job"
       autoload :Heartbeat, "ruby_llm/agent_sdk/active_job/heartbeat"
+      autoload :EmbeddingJob, "ruby_llm/agent_sdk/active_job/embedding_job"
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.
