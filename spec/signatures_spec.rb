@@ -23,12 +23,19 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::ActiveRecord::MessageRecord RubyLLM::AgentSDK::ActiveRecord::Claim
               RubyLLM::AgentSDK::ActiveRecord::Delivery
               RubyLLM::AgentSDK::ActiveJob::SessionJob RubyLLM::AgentSDK::ActiveJob::Heartbeat
+              RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent RubyLLM::AgentSDK::ActiveRecord::AgentMethods
+              RubyLLM::AgentSDK::ActiveRecord::StateStore RubyLLM::AgentSDK::ActiveJob::AskJob
+              RubyLLM::AgentSDK::ToolExecutions RubyLLM::AgentSDK::ToolExecutions::Memory
+              RubyLLM::AgentSDK::ActiveRecord::ToolExecutionStore
               RubyLLM::AgentSDK::Testing RubyLLM::AgentSDK::Testing::Stub RubyLLM::AgentSDK::Testing::StubbedTransport
               RubyLLM::AgentSDK::Testing::AgentRun RubyLLM::AgentSDK::Testing::RunLines RubyLLM::AgentSDK::Testing::RunCriteria
               RubyLLM::AgentSDK::Testing::ToolCallCriteria RubyLLM::AgentSDK::Testing::Helpers
               RubyLLM::AgentSDK::Testing::Matchers RubyLLM::AgentSDK::Testing::Matchers::Base
               RubyLLM::AgentSDK::Testing::Matchers::HaveRunAgent RubyLLM::AgentSDK::Testing::Matchers::HaveCalledTool
-              RubyLLM::AgentSDK::Testing::Assertions].freeze
+              RubyLLM::AgentSDK::Testing::Assertions RubyLLM::AgentSDK::Testing::Replay
+              RubyLLM::AgentSDK::Testing::FakeServer::Embeddings RubyLLM::AgentSDK::EmbeddingClient
+              RubyLLM::AgentSDK::EmbeddingError RubyLLM::AgentSDK::ActiveRecord::Embeddable
+              RubyLLM::AgentSDK::Tools::Retrieval].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }

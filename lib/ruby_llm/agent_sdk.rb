@@ -11,6 +11,7 @@ require_relative "agent_sdk/message"
 require_relative "agent_sdk/hooks"
 require_relative "agent_sdk/permissions"
 require_relative "agent_sdk/tool"
+require_relative "agent_sdk/tool_executions"
 require_relative "agent_sdk/tool_runner"
 require_relative "agent_sdk/sdk_mcp_server"
 require_relative "agent_sdk/options"
@@ -27,6 +28,13 @@ module RubyLLM
   module AgentSDK
     autoload :Testing, "ruby_llm/agent_sdk/testing"
     autoload :Broadcaster, "ruby_llm/agent_sdk/broadcaster"
+    autoload :EmbeddingClient, "ruby_llm/agent_sdk/embedding_client"
+    autoload :EmbeddingError, "ruby_llm/agent_sdk/embedding_client"
+
+    # Ready-made tools (Retrieval needs the neighbor gem; loaded on first use).
+    module Tools
+      autoload :Retrieval, "ruby_llm/agent_sdk/tools/retrieval"
+    end
 
     # The Rails layer: loaded on first use, so a plain `require "agent_sdk"` loads no Rails code.
     module ActiveRecord
@@ -36,11 +44,18 @@ module RubyLLM
       autoload :Recorder, "ruby_llm/agent_sdk/active_record/recorder"
       autoload :SessionStore, "ruby_llm/agent_sdk/active_record/session_store"
       autoload :Delivery, "ruby_llm/agent_sdk/active_record/delivery"
+      autoload :ActsAsAgent, "ruby_llm/agent_sdk/active_record/acts_as_agent"
+      autoload :AgentMethods, "ruby_llm/agent_sdk/active_record/acts_as_agent"
+      autoload :StateStore, "ruby_llm/agent_sdk/active_record/acts_as_agent"
+      autoload :ToolExecutionStore, "ruby_llm/agent_sdk/active_record/tool_execution_store"
+      autoload :Embeddable, "ruby_llm/agent_sdk/active_record/embeddable"
     end
 
     module ActiveJob
       autoload :SessionJob, "ruby_llm/agent_sdk/active_job/session_job"
       autoload :Heartbeat, "ruby_llm/agent_sdk/active_job/heartbeat"
+      autoload :AskJob, "ruby_llm/agent_sdk/active_job/ask_job"
+      autoload :EmbeddingJob, "ruby_llm/agent_sdk/active_job/embedding_job"
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.

@@ -4,6 +4,7 @@ require "stringio"
 require "active_record"
 require "rails"
 require "generators/agent_sdk/install/install_generator"
+require "generators/agent_sdk/tool_executions/tool_executions_generator"
 
 RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   let(:app) { Dir.mktmpdir("agent_sdk_install") }
@@ -31,10 +32,14 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   end
 
   def generate(*args)
+    capture_stdout { described_class.start(args, destination_root: app) }
+  end
+
+  def capture_stdout
     out = StringIO.new
     stdout = $stdout
     $stdout = out
-    described_class.start(args, destination_root: app)
+    yield
     out.string
   ensure
     $stdout = stdout
@@ -279,6 +284,31 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
     end
   end
 
+  describe "the agent_tool_executions table (side-effect tools)" do
+    before { skeleton }
+
+    it "--tool-executions adds its migration, which runs with a unique key per session" do
+      generate("--tool-executions")
+      expect(migrations.map { |m| m.sub(/\A\d+_/, "") })
+        .to eq(%w[create_agent_sessions.rb create_agent_messages.rb create_agent_tool_executions.rb])
+      connection = run_migrations
+      expect(connection.columns(:agent_tool_executions).map(&:name))
+        .to eq(%w[id agent_session_id key tool_name input status result is_error finished_at created_at updated_at])
+      expect(indexes(connection, :agent_tool_executions)).to eq(%w[agent_session_id key] => true)
+      expect(connection.foreign_keys(:agent_tool_executions).map(&:to_table)).to eq(["agent_sessions"])
+    end
+
+    it "agent_sdk:tool_executions writes only that migration, once" do
+      generate
+      tool_executions = RubyLLM::AgentSDK::Generators::ToolExecutionsGenerator
+      run = -> { capture_stdout { tool_executions.start([], destination_root: app) } }
+      expect(run.call).to match(%r{create\s+db/migrate/\d+_create_agent_tool_executions\.rb})
+      expect(run.call).to match(%r{identical\s+db/migrate/\d+_create_agent_tool_executions\.rb})
+      expect(migrations.size).to eq(3)
+      expect(Rails::Generators.find_by_namespace("agent_sdk:tool_executions")).to eq(tool_executions)
+    end
+  end
+
   context "in a PostgreSQL app" do
     before { skeleton(adapter: "postgresql") }
 
@@ -307,9 +337,9 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   end
 
   context "in a PostgreSQL app, migrated on a real server" do
-    # No fixture transaction: it would be opened on the connection to the database made here, which is dropped
-    # before the example's teardown.
-    self.use_transactional_tests = false
+    # No fixture transaction (when spec/rails_helper is loaded too): it would be opened on the connection to the
+    # database made here, which is dropped before the example's teardown.
+    self.use_transactional_tests = false if respond_to?(:use_transactional_tests=)
 
     before { skeleton(adapter: "postgresql") }
 

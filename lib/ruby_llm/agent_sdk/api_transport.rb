@@ -24,7 +24,7 @@ module RubyLLM
           @tool_runner = ToolRunner.new(options.tools, context: options.context, hooks: options.hooks,
                                         can_use_tool: options.can_use_tool, result_max_bytes: options.tool_result_max_bytes,
                                         dedup: options.dedup_tool_calls, parallel: options.parallel_tool_calls,
-                                        default_timeout: options.tool_timeout)
+                                        default_timeout: options.tool_timeout, executions: options.tool_executions)
         end
 
         def config

@@ -168,7 +168,7 @@ module RubyLLM
         return nil if options.tools.empty?
 
         SdkMcpServer.new(options.tools, context: options.context, default_timeout: options.tool_timeout,
-                                        result_max_bytes: options.tool_result_max_bytes)
+                                        result_max_bytes: options.tool_result_max_bytes, executions: options.tool_executions)
       end
 
       def child_env

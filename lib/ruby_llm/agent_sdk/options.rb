@@ -27,6 +27,7 @@ module RubyLLM
         hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
         control_timeout: :positive_number, close_timeout: :positive_number,
         tools: :tools, context: :anything, tool_timeout: :positive_number, tool_result_max_bytes: :positive_integer,
+        tool_executions: :tool_executions,
         api_key: :secret, base_url: :url, provider: :provider, max_tokens: :positive_integer,
         max_output_tokens: :positive_integer, max_retries: :non_negative_integer, prompt_caching: :boolean,
         session_store: :session_store, connect_timeout: :positive_number, idle_timeout: :positive_number,
@@ -173,6 +174,14 @@ module RubyLLM
         when String, Pathname then SessionStore::JSONL.new(value.to_s)
         else
           value.respond_to?(:append) && value.respond_to?(:lines) ? value : invalid(name, value, "a store (#append, #lines), a directory or :memory")
+        end
+      end
+
+      def check_tool_executions(name, value)
+        case value
+        when :memory then ToolExecutions::Memory.new
+        else
+          value.respond_to?(:begin) && value.respond_to?(:finish) ? value : invalid(name, value, "a store (#begin, #finish) or :memory")
         end
       end
 

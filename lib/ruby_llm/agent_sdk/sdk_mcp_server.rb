@@ -21,10 +21,10 @@ module RubyLLM
       attr_reader :name, :tools
 
       def initialize(tools, context: nil, default_timeout: nil, result_max_bytes: ToolRunner::DEFAULT_RESULT_MAX_BYTES,
-                     name: NAME, logger: nil)
+                     name: NAME, logger: nil, executions: nil)
         @name = name.to_s
         @runner_options = { context: context, default_timeout: default_timeout, result_max_bytes: result_max_bytes,
-                            logger: logger }
+                            logger: logger, executions: executions }
         @tools = ToolRunner.index(tools).values.freeze
         reset
       end

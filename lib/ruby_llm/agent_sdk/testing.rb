@@ -26,6 +26,7 @@ module RubyLLM
       autoload :ToolCallCriteria, "ruby_llm/agent_sdk/testing/tool_call_criteria"
       autoload :Matchers, "ruby_llm/agent_sdk/testing/matchers"
       autoload :Assertions, "ruby_llm/agent_sdk/testing/assertions"
+      autoload :Replay, "ruby_llm/agent_sdk/testing/replay"
 
       @mutex = Mutex.new
       @stubs = [].freeze # installed stubs, innermost last
@@ -44,6 +45,12 @@ module RubyLLM
         def uninstall(stub)
           @mutex.synchronize { @stubbed_transport = (@stubs = @stubs.reject { |s| s.equal?(stub) }.freeze).last }
           nil
+        end
+
+        # A stored run (an AgentSession, or its lines) as an opened FakeServer that answers with the recorded
+        # responses (Replay.server); with a block, yields it and stops it after.
+        def replay(source, **options, &block)
+          Replay.server(source, **options, &block)
         end
 
         # What stubbed runs started, in order (AgentRun), from any thread.

@@ -62,6 +62,27 @@ module RubyLLM
           @timeout = seconds
         end
 
+        # Marks the tool as acting on the world (a refund, an email, a write elsewhere). With an execution store
+        # (`tool_executions:`; the Rails job passes one over agent_tool_executions) each call is recorded before it
+        # runs and is never run twice for the same key: a finished call's recorded result is given to the model again,
+        # and a call that started and never finished (the worker died inside it) comes back as an is_error result
+        # saying its outcome is unknown. The key defaults to the tool's name and its canonical input; the store adds
+        # its own scope (the session).
+        def side_effect!
+          @side_effect = true
+        end
+
+        def side_effect?
+          @side_effect || (superclass < Tool && superclass.side_effect?) || false
+        end
+
+        # idempotency_key { |input, context| "refund:#{input['order_number']}" } — the key calls are told apart by.
+        def idempotency_key(&block)
+          return @idempotency_key || (superclass.idempotency_key if superclass < Tool) unless block
+
+          @idempotency_key = block
+        end
+
         # Declares one input property. type: one of TYPES. Constraints apply to their type only (a mismatch
         # raises): enum (any type), minimum/maximum (integer, number), min_length/max_length/pattern (string),
         # items/min_items/max_items (array; items is a type Symbol or a JSON schema Hash).

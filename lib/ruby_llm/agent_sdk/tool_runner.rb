@@ -35,7 +35,8 @@ module RubyLLM
       attr_reader :tools
 
       def initialize(tools, context: nil, hooks: {}, can_use_tool: nil, result_max_bytes: DEFAULT_RESULT_MAX_BYTES,
-                     dedup: true, parallel: true, default_timeout: nil, logger: nil, hook_input: {})
+                     dedup: true, parallel: true, default_timeout: nil, logger: nil, hook_input: {},
+                     executions: nil)
         @tools = ToolRunner.index(tools)
         @context = context
         @hooks = Hooks.config(hooks)
@@ -47,6 +48,9 @@ module RubyLLM
           raise ArgumentError, "default_timeout must be a finite positive number of seconds or nil"
         end
         raise ArgumentError, "hook_input must be a Hash" unless hook_input.is_a?(Hash)
+        unless executions.nil? || (executions.respond_to?(:begin) && executions.respond_to?(:finish))
+          raise ArgumentError, "executions must be a tool execution store (#begin, #finish), got #{executions.inspect}"
+        end
 
         @can_use_tool = can_use_tool
         @result_max_bytes = result_max_bytes
@@ -55,6 +59,7 @@ module RubyLLM
         @default_timeout = default_timeout
         @logger = logger
         @hook_input = hook_input.transform_keys(&:to_s).freeze
+        @executions = executions
         @registry = Native::ToolRegistry.new(@tools.map { |name, tool| [name, JSON.generate(tool.input_schema)] })
       end
 
@@ -103,7 +108,7 @@ module RubyLLM
       # what the tool did ([:ok, value] or [:error, exception]), `thread` the thread it runs in when not inline.
       # `started` / `ended` (monotonic seconds) are kept only when the call is instrumented; `refused` says why it was.
       Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :outcome, :result,
-                        :ran, :refused, :started, :ended)
+                        :ran, :refused, :started, :ended, :execution_key)
       private_constant :Call
 
       def admit(raw, timed)
@@ -222,7 +227,7 @@ module RubyLLM
 
       # Runs the call in this thread when it may (no timeout, nothing to run beside it), else starts its thread.
       def start(call, alone:)
-        return false if call.result
+        return false if call.result || recorded_before?(call)
 
         call.timeout = call.tool.timeout || @default_timeout
         kwargs = call.input.transform_keys(&:to_sym)
@@ -244,6 +249,22 @@ module RubyLLM
       rescue StandardError => e
         internal_error(call, e)
         false
+      end
+
+      # A side-effect call goes through the execution store first: recorded as started (false: run it), or decided
+      # from what was recorded before (true: not run again). A call that times out or is killed stays "started".
+      def recorded_before?(call)
+        return false unless @executions && call.tool.side_effect?
+
+        key = call.tool.idempotency_key
+        own = key ? key.call(call.input, @context).to_s : @registry.fingerprint(call.name, call.input_json)
+        call.execution_key = "#{call.name}:#{own}"
+        state, content, is_error = @executions.begin(call.execution_key, tool: call.name, input: call.input)
+        return false if state == :run
+
+        call.execution_key = nil
+        decided(call, state == :done ? [content, is_error] : [ToolExecutions.unknown_outcome(call.name), true])
+        true
       end
 
       # [:ok, value] or [:error, exception]. Anything else (Interrupt, SystemExit, NoMemoryError…) goes on up: in a
@@ -272,6 +293,7 @@ module RubyLLM
                       when :ok then text_of(call, value)
                       when :error then raised(call, value)
                       end # nil: the tool's thread ended itself (Thread.exit): "produced no result"
+        @executions.finish(call.execution_key, *call.result) if call.execution_key && call.result
       rescue StandardError => e
         internal_error(call, e)
       end

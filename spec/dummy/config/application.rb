@@ -13,6 +13,8 @@ require "turbo-rails"
 # The job backends spec/support/job_backends.rb runs real worker processes of (bin/jobs, sidekiq).
 require "solid_queue"
 require "sidekiq"
+# The retrieval tool's specs (has_neighbors on Document); Bundler.require does this in an app.
+require "neighbor"
 
 # After Rails, as Bundler.require does in an app: lib/ruby_llm/agent_sdk.rb then loads its Railtie. In the spec
 # process the gem is loaded first (spec_helper), before Rails, so its Railtie is required here by name.

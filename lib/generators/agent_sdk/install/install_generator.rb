@@ -26,6 +26,8 @@ module RubyLLM
         class_option :user_model, type: :string, default: "User",
                                   desc: "The model that owns sessions (a belongs_to; per-user running caps count by it)"
         class_option :skip_user, type: :boolean, default: false, desc: "No owner reference at all"
+        class_option :tool_executions, type: :boolean, default: false,
+                                       desc: "Also the agent_tool_executions table side-effect tools are recorded in"
         class_option :primary_key_type, type: :string,
                                         desc: "Primary key type of the new tables (default: the app's config.generators)"
 
@@ -33,6 +35,7 @@ module RubyLLM
 
         def create_migrations
           MIGRATIONS.each { |name| install_migration(name) }
+          install_migration("create_agent_tool_executions") if options[:tool_executions]
         end
 
         def create_models

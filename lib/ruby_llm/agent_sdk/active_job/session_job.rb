@@ -168,6 +168,9 @@ module RubyLLM
           if options.transport == :api
             options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder))
           end
+          if options.tool_executions.nil? && ActiveRecord::ToolExecutionStore.available?
+            options = options.with(tool_executions: ActiveRecord::ToolExecutionStore.new(session))
+          end
           session.update_columns(transport: options.transport.to_s) if session.transport != options.transport.to_s
           options
         end

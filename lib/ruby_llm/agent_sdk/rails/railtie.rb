@@ -18,6 +18,11 @@ module RubyLLM
         AgentSDK.config.executor ||= app.executor
       end
 
+      # `acts_as_agent` on every model (ActiveRecord::Base is extended, not patched).
+      initializer "agent_sdk.acts_as_agent" do
+        ActiveSupport.on_load(:active_record) { extend RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent }
+      end
+
       initializer "agent_sdk.log_subscriber" do
         require "ruby_llm/agent_sdk/log_subscriber"
       end

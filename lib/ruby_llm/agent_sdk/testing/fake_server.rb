@@ -4,6 +4,7 @@ require "json"
 require "socket"
 require_relative "fake_server/http_connection"
 require_relative "fake_server/turn"
+require_relative "fake_server/embeddings"
 
 module RubyLLM
   module AgentSDK
@@ -16,6 +17,9 @@ module RubyLLM
       #     run_agent(base_url: srv.base_url)   # ANTHROPIC_BASE_URL for the CLI
       #     srv.agent_requests.size # => 2
       #   end
+      #
+      # POST /v1/embeddings answers OpenAI's embeddings shape with deterministic vectors (FakeServer::Embeddings,
+      # `embedding_dimensions:` wide unless the request asks for `dimensions`); it takes no scripted turn.
       class FakeServer
         DEFAULT_TURN = { text: "(fake server: no scripted turn left)" }.freeze
         # Side requests (see CLI_MAIN_LOOP) get "OK", or the smallest JSON that fits a requested output schema
@@ -28,7 +32,8 @@ module RubyLLM
         REDACTED = "[REDACTED]"
         SECRET_HEADER = /\A(?:authorization|proxy-authorization|cookie|x-api-key|api-key)\z|token|secret/i.freeze
         ROUTES = { "/v1/messages" => :messages, "/v1/messages/count_tokens" => :count_tokens,
-                   "/v1/chat/completions" => :chat, "/chat/completions" => :chat }.freeze
+                   "/v1/chat/completions" => :chat, "/chat/completions" => :chat,
+                   "/v1/embeddings" => :embeddings, "/embeddings" => :embeddings }.freeze
 
         # One recorded request. `body` is the parsed JSON object (nil when absent or invalid), `raw_body` the bytes,
         # `connection_id` numbers the TCP connections (keep-alive checks), `received_at` is CLOCK_MONOTONIC seconds.
@@ -74,7 +79,13 @@ module RubyLLM
         attr_reader :port
 
         def initialize(turns = [], default: DEFAULT_TURN, side: SIDE_TURN, agent_request: CLI_MAIN_LOOP,
-                       host: "127.0.0.1", port: 0, max_body: MAX_BODY, idle_timeout: 60, log: nil)
+                       host: "127.0.0.1", port: 0, max_body: MAX_BODY, idle_timeout: 60, log: nil,
+                       embedding_dimensions: Embeddings::DEFAULT_DIMENSIONS)
+          unless embedding_dimensions.is_a?(Integer) && embedding_dimensions.positive?
+            raise ArgumentError, "embedding_dimensions must be a positive Integer"
+          end
+
+          @embedding_dimensions = embedding_dimensions
           @default = Turn.check!(default)
           @side = Turn.check!(side)
           @agent_request = agent_request
@@ -238,6 +249,7 @@ module RubyLLM
             return send_error(conn, route, 400, "fake server: request body must be a JSON object")
           end
           return count_tokens(conn, req) if route == :count_tokens
+          return embeddings(conn, req) if route == :embeddings
 
           turn = take_turn(req)
           answer(conn, route, req, turn) && turn.headers["connection"] != "close"
@@ -264,6 +276,13 @@ module RubyLLM
         def count_tokens(conn, req)
           record(req)
           conn.respond(200, json_headers, JSON.generate(input_tokens: [req.raw_body.bytesize / 4, 1].max))
+          true
+        end
+
+        def embeddings(conn, req)
+          record(req)
+          status, body = Embeddings.response(req.body, @embedding_dimensions)
+          conn.respond(status, json_headers, JSON.generate(body))
           true
         end
 
@@ -374,7 +393,7 @@ module RubyLLM
         # Anthropic-style error body on /v1/messages, OpenAI-style on chat completions. Returns true (keep-alive).
         def send_error(conn, route, status, message, type: Turn.error_type(status), headers: {}, head_only: false)
           id = request_id
-          body = if route == :chat
+          body = if %i[chat embeddings].include?(route)
                    { error: { message: message, type: type, param: nil, code: nil } }
                  else
                    { type: "error", error: { type: type, message: message }, request_id: id }
