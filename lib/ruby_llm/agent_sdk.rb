@@ -40,6 +40,7 @@ module RubyLLM
     module ActiveJob
       autoload :SessionJob, "ruby_llm/agent_sdk/active_job/session_job"
       autoload :Heartbeat, "ruby_llm/agent_sdk/active_job/heartbeat"
+      autoload :RecoveryJob, "ruby_llm/agent_sdk/active_job/recovery_job"
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.

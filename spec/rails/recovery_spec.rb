@@ -1,0 +1,199 @@
+# frozen_string_literal: true
+
+require_relative "../rails_helper"
+require_relative "support/agent_config"
+
+# RecoveryJob takes over running sessions whose worker stopped heartbeating: one conditional UPDATE each, whoever
+# runs it and however many at once. On the dummy's database (SQLite, or PostgreSQL under AGENT_SDK_DB=postgresql),
+# committing for real: the recoverers and the dead workers are other threads and processes.
+RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
+  include AgentConfigHelpers
+
+  let(:user) { User.create!(name: "ada") }
+  let(:recovery) { RubyLLM::AgentSDK::ActiveJob::RecoveryJob }
+
+  # A session a worker claimed `age` seconds ago and has not heartbeated since.
+  def running_session(age:, token: "deadhost:4242:job-1", **attributes)
+    session = AgentSession.create!(user: user, prompt: "go", **attributes)
+    expect(AgentSession.claim(session.id, token: token, now: Time.current - age)).to eq(:claimed)
+    session.reload
+  end
+
+  # Starts `count` recoverers (threads or forked processes) that wait at a barrier, then call the block at once
+  # (as spec/rails/claim_spec.rb's race). A process's block returns a small Integer: its exit status.
+  def race(count, processes: false, &block)
+    read, write = IO.pipe
+    ActiveRecord::Base.connection_handler.connection_pool_list(:all).each(&:disconnect!) if processes
+    workers = Array.new(count) do |i|
+      if processes
+        fork do
+          write.close
+          read.read(1)
+          exit!(block.call(i))
+        rescue StandardError => e
+          warn("recoverer #{i}: #{e.class}: #{e.message}")
+          exit!(255)
+        end
+      else
+        Thread.new do
+          read.dup.read(1)
+          AgentSession.connection_pool.with_connection { block.call(i) }
+        end
+      end
+    end
+    sleep 0.3
+    write.close
+    results = workers.map { |w| processes ? Process.wait2(w).last.exitstatus : w.value }
+    read.close
+    results
+  end
+
+  it "takes over a session whose heartbeat is older than recovery_after, and leaves a fresh one alone" do
+    stale = running_session(age: 400)
+    fresh = running_session(age: 5, token: "livehost:1:job-2")
+    taken = nil
+    with_agent_config(recovery_after: 300) { taken = recovery.perform_now }
+    expect(taken).to eq(recovered: [stale.id], abandoned: [], cancelled: [])
+    expect(stale.reload).to have_attributes(status: "pending", claimed_by: nil, claimed_at: nil, recoveries: 1)
+    expect(fresh.reload).to have_attributes(status: "running", claimed_by: "livehost:1:job-2", recoveries: 0)
+    # no claude_session_id yet: simply run again, from its prompt
+    expect(enqueued_jobs.map { |j| [j["job_class"], j["arguments"].first(2)] }).to eq([["AgentJob", [stale.id, nil]]])
+    expect(enqueued_jobs.first["arguments"].last).to include("resume" => false)
+  end
+
+  it "resumes a session that has a conversation with resume: true" do
+    stale = running_session(age: 400)
+    stale.update_columns(claude_session_id: "s-7")
+    with_agent_config(recovery_after: 300) { recovery.perform_now }
+    args = enqueued_jobs.sole["arguments"]
+    expect(args.first(2)).to eq([stale.id, recovery::PROMPT])
+    expect(args.last).to include("resume" => true)
+  end
+
+  it "does not take a session whose worker heartbeated after it was read (the UPDATE checks again)" do
+    session = running_session(age: 400)
+    cutoff = Time.current - 300
+    expect(AgentSession.stale(stale_before: cutoff)).to eq([[session.id, "deadhost:4242:job-1"]])
+    AgentSession.heartbeat(session.id, token: "deadhost:4242:job-1") # the worker was only slow
+    expect(AgentSession.take_over(session.id, token: "deadhost:4242:job-1", stale_before: cutoff, max_recoveries: 2))
+      .to be_nil
+    expect(session.reload).to have_attributes(status: "running", recoveries: 0)
+    # nor one another worker claimed in between (a different token)
+    expect(AgentSession.take_over(session.id, token: "other:1:x", stale_before: Time.current + 1, max_recoveries: 2))
+      .to be_nil
+  end
+
+  it "counts recoveries up to max_recoveries, then fails the session as abandoned" do
+    session = running_session(age: 400)
+    outcomes = []
+    with_agent_config(recovery_after: 300, max_recoveries: 2) do
+      3.times do |i|
+        taken = recovery.perform_now
+        outcomes << taken.find { |_, ids| ids.include?(session.id) }&.first
+        expect(AgentSession.claim(session.id, token: "w#{i}", now: Time.current - 400)).to eq(:claimed) if i < 2
+      end
+    end
+    expect(outcomes).to eq(%i[recovered recovered abandoned])
+    expect(session.reload).to have_attributes(status: "failed", failure_reason: "abandoned", recoveries: 2, claimed_by: nil,
+                                              finished_at: be_present)
+    expect(session.error_message).to include("stopped heartbeating")
+    expect(enqueued_jobs.size).to eq(2)
+  end
+
+  it "cancels a stale session cancel! had asked to stop, instead of resuming it" do
+    session = running_session(age: 400)
+    expect(session.cancel!).to eq("running")
+    taken = with_agent_config(recovery_after: 300) { recovery.perform_now }
+    expect(taken[:cancelled]).to eq([session.id])
+    expect(session.reload).to have_attributes(status: "cancelled", claimed_by: nil)
+    expect(enqueued_jobs).to be_empty
+  end
+
+  describe "run by many at once" do
+    let!(:sessions) { Array.new(10) { |i| running_session(age: 400, token: "dead:#{i}:j") } }
+
+    it "takes each stale session once across 20 threads" do
+      results = with_agent_config(recovery_after: 300) { race(20) { recovery.perform_now } }
+      ids = results.flat_map { |taken| taken[:recovered] }
+      expect(ids).to match_array(sessions.map(&:id))
+      expect(AgentSession.pluck(:status, :recoveries).uniq).to eq([["pending", 1]])
+      expect(enqueued_jobs.size).to eq(10)
+    end
+
+    it "takes each stale session once across 8 processes" do
+      codes = with_agent_config(recovery_after: 300) { race(8, processes: true) { recovery.perform_now[:recovered].size } }
+      expect(codes.sum).to eq(10)
+      expect(codes).to all(be < 255)
+      expect(AgentSession.pluck(:status, :recoveries).uniq).to eq([["pending", 1]])
+    end
+  end
+
+  describe "a worker process kill -9ed in the middle of a run" do
+    let(:tool) do
+      Class.new(RubyLLM::AgentSDK::Tool) do
+        tool_name "lookup_order"
+        description "Looks an order up"
+        param :number, :string, required: true
+        define_method(:call) { |number:| { number: number, status: "shipped" } }
+      end
+    end
+
+    it "is resumed from its stored transcript: earlier messages kept, one result, completed" do
+      turns = [{ tool_use: { name: "lookup_order", input: { "number" => "1042" } } },
+               { text: "never sent: the worker dies waiting", delay: 30 },
+               { text: "It shipped on Monday." }]
+      with_api_server(turns, tools: [tool], recovery_after: 0.5) do |server|
+        session = AgentSession.create!(user: user, prompt: "Where is order 1042?")
+        id = session.id
+        ActiveRecord::Base.connection_handler.connection_pool_list(:all).each(&:disconnect!)
+        pid = fork do
+          AgentJob.perform_now(id)
+          exit!(0)
+        end
+        Timeout.timeout(15) { sleep 0.02 until server.agent_requests.size == 2 } # the second model call hangs
+        Process.kill("KILL", pid)
+        Process.wait(pid)
+        session.reload
+        expect(session).to have_attributes(status: "running", claimed_by: end_with(":#{pid}:#{session.claimed_by.split(':').last}"))
+        before = session.agent_messages.pluck(:position, :message_type)
+        expect(before).to eq([[1, "user"], [2, "system"], [3, "assistant"], [4, "user"]])
+
+        sleep 0.6
+        expect(recovery.perform_now[:recovered]).to eq([id])
+        perform_enqueued_jobs
+
+        session.reload
+        expect(session).to have_attributes(status: "completed", result: "It shipped on Monday.", recoveries: 1,
+                                           claimed_by: nil, failure_reason: nil)
+        rows = session.agent_messages.pluck(:position, :message_type)
+        expect(rows.first(4)).to eq(before)
+        expect(rows.map(&:last).tally["result"]).to eq(1)
+        sent = server.agent_requests.last[:body]["messages"]
+        expect(sent.first["content"].to_s).to include("Where is order 1042?")
+        # the transcript (prompt, tool call, its result), then the recovery's prompt (the API joins consecutive turns)
+        expect(sent.map { |m| m["role"] }).to eq(%w[user assistant user user])
+        expect(sent[1]["content"].to_s).to include("lookup_order")
+        expect(sent[2]["content"].to_s).to include("tool_result", "shipped")
+        expect(sent.last["content"].to_s).to include("interrupted")
+      end
+    end
+  end
+
+  it "is shipped as a rake task, agent_sdk:recover" do
+    require "rake"
+    Rails.application.load_tasks unless Rake::Task.task_defined?("agent_sdk:recover")
+    session = running_session(age: 400)
+    expect do
+      with_agent_config(recovery_after: 300) { Rake::Task["agent_sdk:recover"].execute }
+    end.to output("agent_sdk:recover: 1 recovered, 0 abandoned, 0 cancelled\n").to_stdout
+    expect(session.reload.status).to eq("pending")
+  end
+
+  it "is a valid Solid Queue recurring task as the install generator writes it" do
+    task = SolidQueue::RecurringTask.from_configuration("agent_sdk_recovery",
+                                                        class: "RubyLLM::AgentSDK::ActiveJob::RecoveryJob",
+                                                        schedule: "every minute")
+    expect(task).to be_valid
+    expect(task.to_s).to include("RecoveryJob")
+  end
+end
