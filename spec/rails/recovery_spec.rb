@@ -197,3 +197,64 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
     expect(task.to_s).to include("RecoveryJob")
   end
 end
+
+# The crash for real: a Solid Queue worker process (spec/support/job_backends.rb) runs AgentJob's :api loop against a
+# FakeServer here whose answer never comes in time, and is kill -9ed in the middle of the model call. Its supervisor
+# starts a new worker and fails the dead one's claimed job (ProcessExitError); the session is left running with a
+# heartbeat that no longer moves. RecoveryJob, enqueued on the same backend, takes it over and the new worker resumes
+# it from the stored transcript.
+RSpec.describe "RecoveryJob after a worker is kill -9ed" do
+  describe "on Solid Queue", job_backend: :solid_queue do
+    before(:context) { @server = RubyLLM::AgentSDK::Testing::FakeServer.new.start }
+    after(:context) { @server&.stop }
+
+    # A heartbeat thread that never ticks (the rows' heartbeat_at is all there is), a second of silence makes a run
+    # stale.
+    def job_worker_env
+      agent_config_env(transport: :api, model: "claude-worker-model", heartbeat_interval: 3600, recovery_after: 1,
+                       query_options: { base_url: @server.base_url, api_key: "sk-ant-api03-worker-test-not-a-real-key",
+                                        max_retries: 0 })
+    end
+
+    def alive?(pid)
+      Process.kill(0, pid)
+      true
+    rescue Errno::ESRCH
+      false
+    end
+
+    it "resumes the run in the new worker: earlier messages kept, exactly one result, completed" do
+      @server.clear_requests.script([{ text: "never arrives: the worker is killed first", delay: 60 },
+                                     { text: "Hello again, after the crash." }])
+      session = User.create!(name: "ada").agent_sessions.create!(prompt: "Say hello")
+      session.run!
+      wait_for(what: "the first model call") { @server.agent_requests.size == 1 && session.reload.claimed_by }
+      pid = Integer(session.claimed_by.split(":")[-2]) # "host:pid:job_id": the worker process that runs it
+      expect(pid).not_to eq(job_worker.pid) # Solid Queue's worker is a fork of the supervisor
+      Process.kill("KILL", pid)
+      wait_for(what: "the worker to be gone") { !alive?(pid) }
+
+      session.reload
+      expect(session).to have_attributes(status: "running", recoveries: 0)
+      before = session.agent_messages.pluck(:position, :message_type)
+      expect(before).to eq([[1, "user"], [2, "system"]])
+      sleep 0.1 until Time.current - session.heartbeat_at > 1.2
+
+      RubyLLM::AgentSDK::ActiveJob::RecoveryJob.perform_later
+      wait_for(timeout: 60, what: "the resumed run to complete") { session.reload.status == "completed" }
+      expect(session).to have_attributes(result: "Hello again, after the crash.", recoveries: 1, claimed_by: nil,
+                                         failure_reason: nil)
+      rows = session.agent_messages.pluck(:position, :message_type)
+      expect(rows.first(2)).to eq(before)
+      expect(rows.map(&:last)).to eq(%w[user system user system assistant result])
+      expect(@server.agent_requests.size).to eq(2) # the dead worker's job was not run again
+      sent = @server.agent_requests.last[:body]["messages"]
+      expect(sent.map { |m| m["role"] }).to eq(%w[user user])
+      expect(sent.first["content"].to_s).to include("Say hello")
+      expect(job_worker.log).to include("Performed RubyLLM::AgentSDK::ActiveJob::RecoveryJob")
+      expect(SolidQueue::FailedExecution.joins(:job).where(solid_queue_jobs: { class_name: "AgentJob" }).sole.error.to_s)
+        .to include("ProcessExitError")
+      expect(job_worker).to be_alive
+    end
+  end
+end
