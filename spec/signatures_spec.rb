@@ -22,6 +22,7 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::ActiveRecord::SessionStore RubyLLM::AgentSDK::ActiveRecord::SessionRecord
               RubyLLM::AgentSDK::ActiveRecord::MessageRecord RubyLLM::AgentSDK::ActiveRecord::Claim
               RubyLLM::AgentSDK::ActiveJob::SessionJob RubyLLM::AgentSDK::ActiveJob::Heartbeat
+              RubyLLM::AgentSDK::ActiveJob::RecoveryJob
               RubyLLM::AgentSDK::Testing RubyLLM::AgentSDK::Testing::Stub RubyLLM::AgentSDK::Testing::StubbedTransport
               RubyLLM::AgentSDK::Testing::AgentRun RubyLLM::AgentSDK::Testing::RunLines RubyLLM::AgentSDK::Testing::RunCriteria
               RubyLLM::AgentSDK::Testing::ToolCallCriteria RubyLLM::AgentSDK::Testing::Helpers
