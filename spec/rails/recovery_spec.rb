@@ -53,7 +53,7 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
     fresh = running_session(age: 5, token: "livehost:1:job-2")
     taken = nil
     with_agent_config(recovery_after: 300) { taken = recovery.perform_now }
-    expect(taken).to eq(recovered: [stale.id], abandoned: [], cancelled: [])
+    expect(taken).to eq(recovered: [stale.id], abandoned: [], cancelled: [], requeued: [])
     expect(stale.reload).to have_attributes(status: "pending", claimed_by: nil, claimed_at: nil, recoveries: 1)
     expect(fresh.reload).to have_attributes(status: "running", claimed_by: "livehost:1:job-2", recoveries: 0)
     # no claude_session_id yet: simply run again, from its prompt
@@ -107,6 +107,17 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
     expect(taken[:cancelled]).to eq([session.id])
     expect(session.reload).to have_attributes(status: "cancelled", claimed_by: nil)
     expect(enqueued_jobs).to be_empty
+  end
+
+  it "enqueues again the job of a session left pending past recovery_after (its job died before the claim), once" do
+    lost = AgentSession.create!(user: user, prompt: "go")
+    lost.update_columns(updated_at: Time.current - 400)
+    waiting = AgentSession.create!(user: user, prompt: "just enqueued")
+    taken = with_agent_config(recovery_after: 300) { race(5) { recovery.perform_now } }
+    expect(taken.flat_map { |t| t[:requeued] }).to eq([lost.id])
+    expect(enqueued_jobs.map { |j| j["arguments"].first(2) }).to eq([[lost.id, nil]])
+    expect(lost.reload).to have_attributes(status: "pending", recoveries: 0, updated_at: be > Time.current - 5)
+    expect(waiting.reload.status).to eq("pending")
   end
 
   describe "run by many at once" do
@@ -185,7 +196,7 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
     session = running_session(age: 400)
     expect do
       with_agent_config(recovery_after: 300) { Rake::Task["agent_sdk:recover"].execute }
-    end.to output("agent_sdk:recover: 1 recovered, 0 abandoned, 0 cancelled\n").to_stdout
+    end.to output("agent_sdk:recover: 1 recovered, 0 abandoned, 0 cancelled, 0 requeued\n").to_stdout
     expect(session.reload.status).to eq("pending")
   end
 

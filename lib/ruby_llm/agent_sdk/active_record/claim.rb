@@ -81,6 +81,22 @@ module RubyLLM
           :abandoned if abandoned == 1
         end
 
+        # Pending sessions nothing has touched since `stale_before`: their job may have died with a worker before it
+        # claimed them (the backend took the job, the worker was killed before the claim). Candidates for
+        # requeue_stale.
+        def stale_pending(stale_before:, limit: 500)
+          unscoped.where(status: "pending").where(arel_table[:updated_at].lt(stale_before))
+                  .order(:updated_at, :id).limit(limit).pluck(:id)
+        end
+
+        # Touches such a pending session in one conditional UPDATE; true for the one caller that should enqueue its
+        # job again (once per recovery_after however many recoverers run). A job that was only waiting in a long
+        # queue finds the session claimed or finished when it comes: the claim keeps the extra one harmless.
+        def requeue_stale(id, stale_before:, now: Time.current)
+          unscoped.where(id: id, status: "pending").where(arel_table[:updated_at].lt(stale_before))
+                  .update_all(updated_at: now) == 1
+        end
+
         # The belongs_to whose foreign key per-user caps count by: agent_owner, else :user when there is one.
         def agent_owner_key
           name = agent_owner || (:user if reflect_on_association(:user))
