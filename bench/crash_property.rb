@@ -75,11 +75,15 @@ started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 kills = 0
 ids = []
 stuck = []
+at_kill = {}
 RUNS.times.each_slice(BATCH) do |batch|
   sessions = batch.map { |i| AgentSession.create!(prompt: "Do the task of run r#{i} in five steps") }
   ids.concat(sessions.map(&:id))
   sessions.each(&:run!)
-  sleep(0.2 + (rand * 3.0)) # somewhere in the runs: a model call, a tool, between two writes
+  sleep(0.1 + (rand * 1.6)) # somewhere in the runs (~1.5 s each): a model call, a tool, between two writes
+  at_kill.merge!(AgentSession.where(id: sessions.map(&:id)).to_h do |s|
+    [s.id, "#{s.status}/#{s.agent_messages.count} rows"]
+  end)
   pids = (AgentSession.where(id: sessions.map(&:id)).where.not(claimed_by: nil).pluck(:claimed_by)
                       .map { |t| Integer(t.split(":")[-2]) } + worker_pids(worker.pid)).uniq
   pids.each do |pid|
@@ -107,7 +111,8 @@ elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
 rows = AgentSession.where(id: ids).order(:id).pluck(:id, :prompt, :status, :failure_reason, :recoveries)
 effects = JobRun.where(job: "side_effect").group(:tag).count
 results = AgentMessage.where(agent_session_id: ids, message_type: "result").group(:agent_session_id).count
-puts format("%-6s %-9s %-14s %10s %12s %8s", "run", "status", "reason", "recoveries", "side effects", "results")
+puts format("%-6s %-18s %-9s %-14s %10s %12s %8s", "run", "at the kill", "status", "reason", "recoveries", "side effects",
+            "results")
 lost = 0
 twice = 0
 rows.each do |id, prompt, status, reason, recoveries|
@@ -115,13 +120,14 @@ rows.each do |id, prompt, status, reason, recoveries|
   ok = status == "completed" || (status == "failed" && reason.present?)
   lost += 1 unless ok
   twice += 1 if effects.fetch(run, 0) > 1
-  puts format("%-6s %-9s %-14s %10d %12d %8d", run, status, reason || "-", recoveries, effects.fetch(run, 0),
-              results.fetch(id, 0))
+  puts format("%-6s %-18s %-9s %-14s %10d %12d %8d", run, at_kill[id], status, reason || "-", recoveries,
+              effects.fetch(run, 0), results.fetch(id, 0))
 end
 by_status = rows.map { |r| [r[2], r[3]].compact.join(":") }.tally
 puts
 puts "#{RUNS} runs on #{ActiveRecord::Base.connection.adapter_name}, #{kills} worker processes kill -9ed, " \
      "#{format('%.0f', elapsed)} s"
+puts "at the kill: #{at_kill.values.map { |v| v.split('/').first }.tally.map { |k, v| "#{v} #{k}" }.join(', ')}"
 puts "ended: #{by_status.map { |k, v| "#{v} #{k}" }.join(', ')}; recovered at least once: " \
      "#{rows.count { |r| r[4].positive? }}"
 puts "lost (neither completed nor failed with a reason): #{lost}#{" (ids #{stuck.join(' ')})" if stuck.any?}"
