@@ -12,6 +12,16 @@
 #
 # AGENT_SDK_DB=sqlite runs it on SQLite instead. Exits 1 when a run was lost (not completed, and not failed with a
 # reason) or a side effect ran twice.
+#
+# What "0 twice" means here: there is no side_effect! / idempotency record yet (issue 9 item 2). A run killed inside
+# the tool, or after its tool_use row and before its result row, resumes with that call closed as an is_error result
+# ("The run ended before this tool returned.") and this scripted model goes on to turn 4 without calling it again,
+# so such a run's side effect ran once or never ("never ran" below). A real model may call it again: only the
+# idempotency record can make that safe.
+#
+# Measured (2 shared cores, PostgreSQL 15, Solid Queue 1.4, 2026-12-02): 100 runs, 34 kills, 208 s; at the kill 91
+# running, 4 pending (the first batch: the fresh worker had not claimed them yet: requeued), 5 already completed;
+# ended 100 completed (92 recovered once), 0 lost, 0 side effects twice, 21 whose side effect never ran.
 ENV["RAILS_ENV"] = "test"
 ENV["AGENT_SDK_DB"] ||= "postgresql"
 require "bundler/setup"
