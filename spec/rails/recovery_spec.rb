@@ -8,6 +8,7 @@ require_relative "support/agent_config"
 # committing for real: the recoverers and the dead workers are other threads and processes.
 RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
   include AgentConfigHelpers
+  include ActiveSupport::Testing::TimeHelpers
 
   let(:user) { User.create!(name: "ada") }
   let(:recovery) { RubyLLM::AgentSDK::ActiveJob::RecoveryJob }
@@ -111,13 +112,18 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
 
   it "enqueues again the job of a session left pending past recovery_after (its job died before the claim), once" do
     lost = AgentSession.create!(user: user, prompt: "go")
-    lost.update_columns(updated_at: Time.current - 400)
+    travel_to(Time.current - 400) { lost.run! }
     waiting = AgentSession.create!(user: user, prompt: "just enqueued")
+    waiting.run!
+    draft = AgentSession.create!(user: user, prompt: "never run!", created_at: Time.current - 400,
+                                 updated_at: Time.current - 400)
+    clear_enqueued_jobs
     taken = with_agent_config(recovery_after: 300) { race(5) { recovery.perform_now } }
     expect(taken.flat_map { |t| t[:requeued] }).to eq([lost.id])
     expect(enqueued_jobs.map { |j| j["arguments"].first(2) }).to eq([[lost.id, nil]])
-    expect(lost.reload).to have_attributes(status: "pending", recoveries: 0, updated_at: be > Time.current - 5)
-    expect(waiting.reload.status).to eq("pending")
+    expect(lost.reload).to have_attributes(status: "pending", recoveries: 0, heartbeat_at: be > Time.current - 5)
+    expect([waiting.reload.status, draft.reload.status]).to eq(%w[pending pending])
+    expect(draft.heartbeat_at).to be_nil
   end
 
   describe "run by many at once" do

@@ -13,9 +13,10 @@ module RubyLLM
       #   never got a claude_session_id is run again from its prompt; recoveries goes up by one;
       # - after config.max_recoveries of those, it is failed with failure_reason "abandoned";
       # - a session cancel! had asked to stop is cancelled;
-      # - a session still pending recovery_after after its last change (its job died with a worker between the
-      #   backend taking it and the claim, or was lost) gets its job enqueued again, as above (requeued; not
-      #   counted in recoveries). A job that was only waiting in a long queue then has a twin: the claim runs one.
+      # - a session still pending recovery_after after it was handed to a job (run!, resume! or this job set its
+      #   heartbeat_at; its job died with a worker between the backend taking it and the claim, or was lost) gets
+      #   its job enqueued again, as above (requeued; not counted in recoveries). A job that was only waiting in a
+      #   long queue then has a twin: the claim runs one. A session created and never run! is left alone.
       #
       # Run it every minute (config/recurring.yml, which rails g agent_sdk:install writes for Solid Queue), or from
       # cron with bin/rails agent_sdk:recover. Any number may run at once, in any processes: the UPDATE decides, so

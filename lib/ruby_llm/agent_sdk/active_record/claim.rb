@@ -71,7 +71,8 @@ module RubyLLM
           scope = scope.where(cancel_requested_at: nil)
           recovered = scope.where(recoveries: ...max_recoveries)
                            .update_all(released.merge(status: "pending", recoveries: Arel.sql("recoveries + 1"),
-                                                      failure_reason: nil, error_message: nil, finished_at: nil))
+                                                      heartbeat_at: now, failure_reason: nil, error_message: nil,
+                                                      finished_at: nil))
           return :recovered if recovered == 1
 
           message = "its worker stopped heartbeating #{max_recoveries + 1} times (recovered #{max_recoveries})"
@@ -81,20 +82,20 @@ module RubyLLM
           :abandoned if abandoned == 1
         end
 
-        # Pending sessions nothing has touched since `stale_before`: their job may have died with a worker before it
-        # claimed them (the backend took the job, the worker was killed before the claim). Candidates for
-        # requeue_stale.
+        # Pending sessions handed to a job (run!, resume!, take_over set heartbeat_at then) before `stale_before`
+        # and not claimed since: their job may have died with a worker before the claim (the backend took it, the
+        # worker was killed). A session created and never run! has no heartbeat_at and is never one of them.
         def stale_pending(stale_before:, limit: 500)
-          unscoped.where(status: "pending").where(arel_table[:updated_at].lt(stale_before))
-                  .order(:updated_at, :id).limit(limit).pluck(:id)
+          unscoped.where(status: "pending").where(arel_table[:heartbeat_at].lt(stale_before))
+                  .order(:heartbeat_at, :id).limit(limit).pluck(:id)
         end
 
-        # Touches such a pending session in one conditional UPDATE; true for the one caller that should enqueue its
-        # job again (once per recovery_after however many recoverers run). A job that was only waiting in a long
-        # queue finds the session claimed or finished when it comes: the claim keeps the extra one harmless.
+        # Renews such a pending session's heartbeat_at in one conditional UPDATE; true for the one caller that should
+        # enqueue its job again (once per recovery_after however many recoverers run). A job that was only waiting in
+        # a long queue finds the session claimed or finished when it comes: the claim keeps the extra one harmless.
         def requeue_stale(id, stale_before:, now: Time.current)
-          unscoped.where(id: id, status: "pending").where(arel_table[:updated_at].lt(stale_before))
-                  .update_all(updated_at: now) == 1
+          unscoped.where(id: id, status: "pending").where(arel_table[:heartbeat_at].lt(stale_before))
+                  .update_all(heartbeat_at: now, updated_at: now) == 1
         end
 
         # The belongs_to whose foreign key per-user caps count by: agent_owner, else :user when there is one.
