@@ -19,9 +19,10 @@
 # so such a run's side effect ran once or never ("never ran" below). A real model may call it again: only the
 # idempotency record can make that safe.
 #
-# Measured (2 shared cores, PostgreSQL 15, Solid Queue 1.4, 2026-12-02): 100 runs, 34 kills, 208 s; at the kill 91
-# running, 4 pending (the first batch: the fresh worker had not claimed them yet: requeued), 5 already completed;
-# ended 100 completed (92 recovered once), 0 lost, 0 side effects twice, 21 whose side effect never ran.
+# Measured (2 shared cores, PostgreSQL, Solid Queue 1.4, 2026-12-02), two runs of 100: 34 kills each, 208 s / 188 s;
+# at the kill 91 / 98 running, 4 / 0 pending (a fresh worker that had not claimed them yet: requeued), 5 / 2 already
+# completed; ended 100 / 100 completed (92 / 97 resumed), 0 lost, 0 side effects twice, 21 / 3 whose side effect
+# never ran. SQLite, 15 runs: 15 completed, 0 lost, 0 twice.
 ENV["RAILS_ENV"] = "test"
 ENV["AGENT_SDK_DB"] ||= "postgresql"
 require "bundler/setup"
