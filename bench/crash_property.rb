@@ -27,7 +27,6 @@ ENV["RAILS_ENV"] = "test"
 ENV["AGENT_SDK_DB"] ||= "postgresql"
 require "bundler/setup"
 require "json"
-require "securerandom"
 
 RUNS = Integer(ARGV[0] || 100)
 BATCH = Integer(ARGV[1] || 3)
