@@ -13,16 +13,14 @@
 # AGENT_SDK_DB=sqlite runs it on SQLite instead. Exits 1 when a run was lost (not completed, and not failed with a
 # reason) or a side effect ran twice.
 #
-# What "0 twice" means here: there is no side_effect! / idempotency record yet (issue 9 item 2). A run killed inside
-# the tool, or after its tool_use row and before its result row, resumes with that call closed as an is_error result
-# ("The run ended before this tool returned.") and this scripted model goes on to turn 4 without calling it again,
-# so such a run's side effect ran once or never ("never ran" below). A real model may call it again: only the
-# idempotency record can make that safe.
+# The side-effect tool is a side_effect! (recorded in agent_tool_executions by AgentJob), and the scripted model asks
+# for it again whenever a resumed transcript shows its call cut off, as a real model would: a call that finished is
+# answered from its record, one that started and never finished as of unknown outcome — never run a second time.
+# "never ran" counts runs killed inside the tool before its write, whose outcome the model was told is unknown.
 #
-# Measured (2 shared cores, PostgreSQL, Solid Queue 1.4, 2026-12-02), two runs of 100: 34 kills each, 208 s / 188 s;
-# at the kill 91 / 98 running, 4 / 0 pending (a fresh worker that had not claimed them yet: requeued), 5 / 2 already
-# completed; ended 100 / 100 completed (92 / 97 resumed), 0 lost, 0 side effects twice, 21 / 3 whose side effect
-# never ran. SQLite, 15 runs: 15 completed, 0 lost, 0 twice.
+# Measured (2 shared cores, PostgreSQL, Solid Queue 1.4, 2026-12-02): 100 runs, 34 kills, 189 s; at the kill 96
+# running, 3 completed, 1 pending; ended 100 completed (95 recovered at least once), 0 lost, 0 side effects twice, 13
+# whose side effect never ran. CRASH_PROPERTY_NO_RECORD=1 (not a side_effect!): 30 runs, 2 side effects twice.
 ENV["RAILS_ENV"] = "test"
 ENV["AGENT_SDK_DB"] ||= "postgresql"
 require "bundler/setup"
@@ -48,11 +46,25 @@ RubyLLM::AgentSDK.config.logger = Logger.new(nil)
 
 # The agent: its turn comes from the request (assistant messages so far + 1), so a resumed run asks for the turn
 # after the last one its transcript has. Turns 1, 2 and 4 look, 3 calls the side effect, 5 answers.
+# A resumed run whose side-effect call was cut off (closed as "The run ended before this tool returned.") asks for it
+# again, as a real model would: only the execution record keeps it from running twice.
+def side_effect_cut_off?(messages)
+  ids = messages.select { |m| m["role"] == "assistant" && m["content"].is_a?(Array) }
+                .flat_map { |m| m["content"].select { |b| b["type"] == "tool_use" && b["name"] == "side_effect" } }
+                .map { |b| b["id"] }
+  trailing = messages.reverse.take_while { |m| m["role"] == "user" }.flat_map { |m| Array(m["content"]) }
+  trailing.any? do |b|
+    b.is_a?(Hash) && b["type"] == "tool_result" && ids.include?(b["tool_use_id"]) && b["content"].to_s.include?("ended before")
+  end
+end
+
 TURN = lambda do |req|
   messages = req.body["messages"]
   run = messages.first["content"].to_s[/run (\w+)/, 1]
   turn = messages.count { |m| m["role"] == "assistant" } + 1
   delay = rand * 0.4
+  return { tool_use: { name: "side_effect", input: { "run" => run } }, delay: delay } if side_effect_cut_off?(messages)
+
   case turn
   when 3 then { tool_use: { name: "side_effect", input: { "run" => run } }, delay: delay }
   when 1..4 then { tool_use: { name: "look", input: { "run" => run, "step" => turn } }, delay: delay }

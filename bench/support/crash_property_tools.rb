@@ -2,7 +2,8 @@
 
 # The tools of bench/crash_property.rb's 5-turn agent, loaded in the Solid Queue worker (AGENT_SDK_WORKER_REQUIRE,
 # read by spec/dummy/config/initializers/agent_sdk.rb) and in the bench process. SideEffect counts each execution in
-# a table of its own (job_runs, job "side_effect", tag the run), after a pause, so that kill -9 also lands inside it.
+# a table of its own (job_runs, job "side_effect", tag the run), after a pause, so that kill -9 also lands inside it;
+# it is a side_effect!, so the job records it in agent_tool_executions.
 module CrashProperty
   class Look < RubyLLM::AgentSDK::Tool
     tool_name "look"
@@ -20,10 +21,14 @@ module CrashProperty
     tool_name "side_effect"
     description "Does something that must happen once (a refund)"
     param :run, :string, required: true
+    # recorded in agent_tool_executions before it runs: never twice, even when the model asks again (CRASH_PROPERTY_NO_RECORD=1:
+    # not recorded, to see the property fail without it)
+    side_effect! unless ENV["CRASH_PROPERTY_NO_RECORD"]
 
     def call(run:)
       sleep(rand * 0.3)
       JobRun.create!(job: "side_effect", tag: run, attempt: 1, outcome: "executed", backend: "solid_queue", pid: Process.pid)
+      sleep(rand * 0.3) # done, not yet reported: a kill here is the case that runs an unrecorded side effect twice
       { run: run, refunded: true }
     end
   end
