@@ -93,10 +93,11 @@ module RubyLLM
           prompt, resume = delivery.first_round(prompt, resume, broadcaster)
           @agent_stop = nil
           query = recorder = result = heartbeat = nil
+          approved = continue_approved(session, broadcaster)
           loop do
             recorder = ActiveRecord::Recorder.new(session)
             delivery.adopt(recorder)
-            options = agent_options(session, resume, recorder)
+            options = agent_options(session, resume || approved, recorder)
             recorder.secrets = run_secrets(options)
             # the :api loop stores its own prompt line; a row the app saved is the prompt already
             recorder.record_prompt(prompt) unless options.transport == :api || delivery.persisted?
@@ -113,6 +114,8 @@ module RubyLLM
           end
           @agent_no_retry = delivery.persisted? # the loop's retries were the retries: a failure has bounced, or stays
           finish(session, token, result, broadcaster, recorder)
+        rescue ApprovalRequired => e
+          pause(session, token, e, broadcaster)
         rescue Exception => e # rubocop:disable Lint/RescueException -- every way out leaves a status, then re-raises
           bounced = delivery&.exception!(e, recorder, broadcaster)
           abort_run(session, token, e, broadcaster, recorder) unless e.is_a?(TransientError) && e.result
@@ -123,6 +126,29 @@ module RubyLLM
         ensure
           heartbeat&.stop
           follow_up(delivery)
+        end
+
+        # Approval gates: a call that needs a decision ended the run (ApprovalRequired, transport :api). The calls are
+        # stored, the claim is given back with status awaiting_approval (Claim never takes such a session) and the
+        # page is told; approve! / reject! enqueue the continuation.
+        def pause(session, token, error, broadcaster)
+          ActiveRecord::Approvals.record(session, error)
+          session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", cancel_requested_at: nil })
+          session.reload
+          broadcaster.status
+          broadcaster.approvals(session.pending_approvals)
+        end
+
+        # The continuation of a paused run: the held turn's calls run with their decisions and their results are
+        # recorded as the transcript's last user turn, before the loop resumes it. True when there was one.
+        def continue_approved(session, broadcaster)
+          return false unless ActiveRecord::ToolExecutionStore.available? && ActiveRecord::Approvals.decided?(session)
+
+          recorder = ActiveRecord::Recorder.new(session)
+          options = agent_options(session, true, recorder)
+          rows = ActiveRecord::Approvals.apply(session, options, recorder) or return false
+          rows.each { |row| broadcaster.message(row) }
+          true
         end
 
         # Messages still pending once the claim is given back get a job of their own (ActiveRecord::Delivery).
