@@ -132,6 +132,12 @@ module RubyLLM
         # stored, the claim is given back with status awaiting_approval (Claim never takes such a session) and the
         # page is told; approve! / reject! enqueue the continuation.
         def pause(session, token, error, broadcaster)
+          unless ActiveRecord::ToolExecutionStore.available?
+            missing = ArgumentError.new("tool calls #{error.pending.join(", ")} need approval, and the paused calls are kept " \
+                                        "in agent_tool_executions: rails g agent_sdk:tool_executions")
+            abort_run(session, token, missing, broadcaster, nil)
+            raise missing
+          end
           ActiveRecord::Approvals.record(session, error)
           session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", cancel_requested_at: nil })
           session.reload

@@ -120,6 +120,7 @@ module RubyLLM
 
           by.to_s
         end
+        private_class_method :model, :rows, :continue, :held_turn, :decider
       end
     end
   end
