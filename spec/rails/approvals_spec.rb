@@ -106,6 +106,55 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Approvals, :rails do
     expect(refunds).to eq([["A1", 500]])
   end
 
+  it "cancel! ends a paused session: its calls can no longer be decided" do
+    with_api_server(refund_turns(50_000, "unused"), tools: [refund]) do |server|
+      call, = pause(server)
+      expect(session.cancel!).to eq("cancelled")
+      expect(session.pending_approvals).to be_empty
+      expect { session.approve!(call[:tool_use_id]) }.to raise_error(RubyLLM::AgentSDK::SessionStateError, /no longer awaiting/)
+      expect(enqueued_jobs).to be_empty
+      expect(refunds).to be_empty
+    end
+  end
+
+  it "runs the turn's other calls only once the turn is decided, and continues after the last decision" do
+    lookup_calls = []
+    lookup = Class.new(RubyLLM::AgentSDK::Tool) do
+      tool_name "lookup_order"
+      description "Looks up an order"
+      param :order, :string, required: true
+      define_method(:call) { |order:| lookup_calls << order && "order #{order}: paid" }
+    end
+    turns = [{ tool_uses: [{ name: "lookup_order", input: { "order" => "A1" } },
+                          { name: "issue_refund", input: { "order" => "A1", "amount_cents" => 20_000 } },
+                          { name: "issue_refund", input: { "order" => "B2", "amount_cents" => 30_000 } }] },
+             { text: "One refunded, one refused." }]
+    with_api_server(turns, tools: [refund, lookup]) do |server|
+      AgentJob.perform_now(session.id)
+      expect(lookup_calls).to be_empty
+      first, second = session.reload.pending_approvals.map { |c| c[:tool_use_id] }
+      session.approve!(first)
+      expect(enqueued_jobs).to be_empty # B2 still waits
+      expect(session.reload.status).to eq("awaiting_approval")
+      session.reject!(second, reason: "B2 was never paid")
+      perform_enqueued_jobs
+      expect([lookup_calls, refunds]).to eq([["A1"], [["A1", 20_000]]])
+      expect(session.reload.status).to eq("completed")
+      results = tool_results(server.agent_requests.last)
+      expect(results.map { |r| r["is_error"] }).to eq([nil, nil, true])
+      expect(results.last["content"]).to include("B2 was never paid")
+    end
+  end
+
+  it "under :cli a call that needs approval is refused, never run (the MCP server's runner)" do
+    server = RubyLLM::AgentSDK::SdkMcpServer.new([refund])
+    reply = server.handle("jsonrpc" => "2.0", "id" => 1, "method" => "tools/call",
+                          "params" => { "name" => "issue_refund", "arguments" => { "order" => "A1", "amount_cents" => 50_000 } })
+    expect(reply.dig("result", "isError")).to be(true)
+    expect(reply.dig("result", "content", 0, "text")).to include("awaiting approval")
+    expect(refunds).to be_empty
+  end
+
   it "refuses a decision on an unknown call" do
     expect { session.approve!("toolu_nope") }.to raise_error(RubyLLM::AgentSDK::SessionStateError, /no tool call/)
   end

@@ -139,7 +139,8 @@ module RubyLLM
             raise missing
           end
           ActiveRecord::Approvals.record(session, error)
-          session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", cancel_requested_at: nil })
+          session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", result: nil,
+                                                                          cancel_requested_at: nil })
           session.reload
           broadcaster.status
           broadcaster.approvals(session.pending_approvals)

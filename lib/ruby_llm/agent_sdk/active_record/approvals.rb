@@ -26,7 +26,8 @@ module RubyLLM
 
         # The calls waiting for a decision: [{tool_use_id:, tool_name:, input:}].
         def pending(session)
-          rows(session).where(status: "awaiting_approval").order(:id).map do |row|
+          paused = session.class.unscoped.where(id: session.id, status: "awaiting_approval").select(:id)
+          rows(session).where(status: "awaiting_approval", agent_session_id: paused).order(:id).map do |row|
             data = row.input.is_a?(Hash) ? row.input : JSON.parse(row.input.to_s)
             { tool_use_id: data["tool_use_id"], tool_name: row.tool_name, input: data["input"] }
           end
@@ -54,9 +55,13 @@ module RubyLLM
           raise SessionStateError, "session #{session.id} has no tool call #{tool_use_id.inspect} awaiting approval" unless row
 
           data = (row.input.is_a?(Hash) ? row.input : JSON.parse(row.input.to_s)).merge("decided_by" => decider(by))
-          decided = model.where(id: row.id, status: "awaiting_approval")
+          paused = session.class.unscoped.where(id: session.id, status: "awaiting_approval").select(:id)
+          decided = model.where(id: row.id, status: "awaiting_approval", agent_session_id: paused) # not after cancel!
                          .update_all(status: status, result: reason&.to_s, input: data, updated_at: now)
-          raise SessionStateError, "tool call #{tool_use_id.inspect} of session #{session.id} was decided already" if decided.zero?
+          if decided.zero?
+            raise SessionStateError, "tool call #{tool_use_id.inspect} of session #{session.id} was decided already " \
+                                     "(or the session is no longer awaiting approval)"
+          end
 
           continue(session, now) unless rows(session).where(status: "awaiting_approval").exists?
           status
