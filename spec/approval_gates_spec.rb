@@ -50,7 +50,19 @@ RSpec.describe "Approval gates" do
     rejected = RubyLLM::AgentSDK::ToolRunner.new([gated, free], context: { limit: 10 },
                                                                 approvals: { "t2" => [:rejected, "too much"] })
     expect(rejected.run(calls).last).to include(is_error: true, content: "The user rejected this transfer call: too much")
-    expect(ran).to eq([:balance, 50, :balance])
+    expect(ran).to contain_exactly(:balance, 50, :balance) # (a turn's calls run in parallel)
+  end
+
+  it "records an approved call in the execution store even without side_effect!: a repeated continuation replays it" do
+    executions = RubyLLM::AgentSDK::ToolExecutions::Memory.new
+    calls = [{ id: "t2", name: "transfer", input: { "cents" => 50 } }]
+    2.times do
+      runner = RubyLLM::AgentSDK::ToolRunner.new([gated], context: { limit: 10 }, executions: executions,
+                                                          approvals: { "t2" => :approved })
+      expect(runner.run(calls).first).to include(content: "moved 50", is_error: false)
+    end
+    expect(ran).to eq([50])
+    expect(executions.calls.values).to contain_exactly(include(tool: "transfer", content: "moved 50"))
   end
 
   it "ends an :api run with ApprovalRequired after storing the assistant's tool_use, running nothing" do

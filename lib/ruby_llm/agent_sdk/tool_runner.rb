@@ -117,7 +117,7 @@ module RubyLLM
       # what the tool did ([:ok, value] or [:error, exception]), `thread` the thread it runs in when not inline.
       # `started` / `ended` (monotonic seconds) are kept only when the call is instrumented; `refused` says why it was.
       Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :outcome, :result,
-                        :ran, :refused, :started, :ended, :execution_key)
+                        :ran, :refused, :started, :ended, :execution_key, :approved)
       private_constant :Call
 
       def admit(raw, timed)
@@ -216,7 +216,10 @@ module RubyLLM
         return nil unless call.tool.requires_approval?(call.input, @context)
 
         decision = @approvals&.[](call.id)
-        return nil if [:approved, true, "approved"].include?(decision)
+        if [:approved, true, "approved"].include?(decision)
+          call.approved = true # through the execution store, like a side-effect call: run once
+          return nil
+        end
 
         if decision
           reason = Array(decision)[1].to_s
@@ -287,10 +290,10 @@ module RubyLLM
         false
       end
 
-      # A side-effect call goes through the execution store first: recorded as started (false: run it), or decided
+      # A side-effect call, and an approved one, goes through the execution store first: recorded as started (false: run it), or decided
       # from what was recorded before (true: not run again). A call that times out or is killed stays "started".
       def recorded_before?(call)
-        return false unless @executions && call.tool.side_effect?
+        return false unless @executions && (call.tool.side_effect? || call.approved)
 
         key = call.tool.idempotency_key
         own = key ? key.call(call.input, @context).to_s : @registry.fingerprint(call.name, call.input_json)
