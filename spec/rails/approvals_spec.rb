@@ -7,6 +7,7 @@ require_relative "support/agent_config"
 # holding a worker; approve! runs it once (through agent_tool_executions) and reject! gives the model the reason.
 RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Approvals, :rails do
   include AgentConfigHelpers
+  include RealCLI::Helpers
 
   let(:session) { AgentSession.create!(prompt: "Refund order A1") }
   let(:refunds) { [] }
@@ -153,6 +154,54 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Approvals, :rails do
     expect(reply.dig("result", "isError")).to be(true)
     expect(reply.dig("result", "content", 0, "text")).to include("awaiting approval")
     expect(refunds).to be_empty
+  end
+
+  describe "under :cli (the real claude CLI against the FakeServer)" do
+    def cli_turns(answer)
+      [{ tool_use: { id: "toolu_01Refund", name: "mcp__agent_sdk__issue_refund",
+                     input: { "order" => "A1", "amount_cents" => 50_000 } } },
+       # the CLI may send its next request before the job's interrupt lands (that one then takes this slow turn and is
+       # aborted) or not (the resumed run gets it): either way the resumed run is answered with `answer`
+       { text: answer, delay: 2 },
+       { text: answer }]
+    end
+
+    def with_cli_config(turns)
+      with_real_cli(turns) do |server, options, _cwd|
+        with_agent_config(transport: :cli, model: "claude-sonnet-4-5", heartbeat_interval: 0.05, tools: [refund],
+                          query_options: options.except(:model)) { yield server }
+      end
+    end
+
+    def last_user_text(server)
+      server.agent_requests.last.body["messages"].last["content"].then { |c| c.is_a?(String) ? c : c.map { |b| b["text"] }.join }
+    end
+
+    it "pauses on the refused call, and approve! runs it once and resumes the CLI session with the result" do
+      with_cli_config(cli_turns("Refunded 500 USD.")) do |server|
+        AgentJob.perform_now(session.id)
+        expect(session.reload).to have_attributes(status: "awaiting_approval", claimed_by: nil)
+        expect(session.pending_approvals).to eq([{ tool_use_id: "toolu_01Refund", tool_name: "issue_refund",
+                                                   input: { "order" => "A1", "amount_cents" => 50_000 } }])
+        expect(refunds).to be_empty
+        session.approve!("toolu_01Refund", by: "ada")
+        perform_enqueued_jobs
+        expect(refunds).to eq([["A1", 50_000]])
+        expect(session.reload).to have_attributes(status: "completed", result: "Refunded 500 USD.")
+        expect(last_user_text(server)).to include("issue_refund (toolu_01Refund) was approved", "refunded A1 (50000)")
+      end
+    end
+
+    it "reject! resumes with the reason in the prompt; the tool never runs" do
+      with_cli_config(cli_turns("Not refunded.")) do |server|
+        AgentJob.perform_now(session.id)
+        session.reload.reject!("toolu_01Refund", reason: "needs a manager")
+        perform_enqueued_jobs
+        expect(refunds).to be_empty
+        expect(session.reload).to have_attributes(status: "completed", result: "Not refunded.")
+        expect(last_user_text(server)).to include("issue_refund (toolu_01Refund) was rejected: needs a manager")
+      end
+    end
   end
 
   it "refuses a decision on an unknown call" do

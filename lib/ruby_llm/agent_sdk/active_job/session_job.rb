@@ -36,6 +36,8 @@ module RubyLLM
         # What can never succeed as it is: bad options, no CLI, a session in the wrong state, strict-parsing refusals.
         DISCARDED = [ArgumentError, CLINotFoundError, SessionStateError, JSONDecodeError].freeze
         # The CLI reports an API that failed after its own retries as a result with is_error: true and this text.
+        # What the MCP server's runner answers a call that needs approval with (ToolRunner#approval).
+        APPROVAL_REFUSAL = /\A([A-Za-z0-9_-]+) is awaiting approval\z/.freeze
         CLI_TRANSIENT = /\bAPI Error: (?:429|5\d\d)\b|overloaded|Connection error|timed? ?out/i.freeze
 
         included do
@@ -93,7 +95,8 @@ module RubyLLM
           prompt, resume = delivery.first_round(prompt, resume, broadcaster)
           @agent_stop = nil
           query = recorder = result = heartbeat = nil
-          approved = continue_approved(session, broadcaster)
+          approved, decided_prompt = continue_approved(session, broadcaster)
+          prompt = decided_prompt if decided_prompt
           loop do
             recorder = ActiveRecord::Recorder.new(session)
             delivery.adopt(recorder)
@@ -108,6 +111,7 @@ module RubyLLM
               query.cancel
             end
             result = stream(query, recorder, broadcaster)
+            raise ApprovalRequired.new(@agent_awaiting, @agent_awaiting.map { |c| c[:id] }) if @agent_stop == :approval
             break unless (prompt = delivery.next_round(final_attributes(result, recorder), result, recorder, broadcaster))
 
             resume = true
@@ -153,9 +157,26 @@ module RubyLLM
 
           recorder = ActiveRecord::Recorder.new(session)
           options = agent_options(session, true, recorder)
+          return [true, ActiveRecord::Approvals.apply_cli(session, options)] if options.transport == :cli
+
           rows = ActiveRecord::Approvals.apply(session, options, recorder) or return false
           rows.each { |row| broadcaster.message(row) }
           true
+        end
+
+        # :cli: the in-process MCP server refused a call that needs approval ("<tool> is awaiting approval", see
+        # ToolRunner); the job notes it and interrupts the CLI, then pauses like :api (ApprovalRequired).
+        def awaiting_call(message, query)
+          return unless message.user? && message.is_error
+          return unless (match = APPROVAL_REFUSAL.match(message.content.to_s))
+
+          id = message.to_h.dig("message", "content", 0, "tool_use_id")
+          call = @agent_calls[id] or return
+          @agent_awaiting << { id: id, name: match[1], input: call[:input] || {} }
+          return unless @agent_stop.nil?
+
+          @agent_stop = :approval
+          query.cancel
         end
 
         # Messages still pending once the claim is given back get a job of their own (ActiveRecord::Delivery).
@@ -178,12 +199,16 @@ module RubyLLM
 
         def stream(query, recorder, broadcaster)
           result = nil
+          @agent_calls = {}
+          @agent_awaiting = []
           query.each do |message|
             next broadcaster.delta(message) if message.stream_event?
 
             recorder.record(message)
             recorder.take_new_records.each { |row| broadcaster.message(row) }
             result = message if message.result?
+            message.tool_calls.each { |call| @agent_calls[call[:id]] = call } if message.assistant?
+            awaiting_call(message, query)
             if @agent_stop.nil? && recorder.cancel_requested?
               @agent_stop = :cancelled
               query.cancel

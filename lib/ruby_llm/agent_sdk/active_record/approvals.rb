@@ -108,6 +108,31 @@ module RubyLLM
           recorder.take_new_records
         end
 
+        # :cli: the CLI's transcript holds the refused result already, so the decisions go in the resumed prompt. The
+        # approved calls run here (through the execution store, once); returns that prompt.
+        def apply_cli(session, options)
+          decided = rows(session).where(status: %w[approved rejected], finished_at: nil).order(:id).to_a
+          calls = decided.map do |row|
+            data = row.input.is_a?(Hash) ? row.input : JSON.parse(row.input.to_s)
+            [row, data["tool_use_id"], { id: data["tool_use_id"], name: row.tool_name, input: data["input"] || {} }]
+          end
+          decisions = calls.to_h { |row, id, _| [id, row.status == "approved" ? :approved : [:rejected, row.result]] }
+          runner = ToolRunner.new(options.tools, context: options.context, result_max_bytes: options.tool_result_max_bytes,
+                                                 default_timeout: options.tool_timeout, executions: options.tool_executions,
+                                                 approvals: decisions, parallel: false)
+          results = runner.run(calls.map(&:last))
+          lines = calls.zip(results).map do |(row, id, call), result|
+            if row.status == "approved"
+              "- #{call[:name]} (#{id}) was approved and has now run; its #{result[:is_error] ? "error" : "result"}: " \
+                "#{result[:content]}"
+            else
+              "- #{call[:name]} (#{id}) was rejected: #{row.result}"
+            end
+          end
+          model.where(id: decided.map(&:id)).update_all(finished_at: Time.current)
+          "The tool calls that were awaiting approval have been decided:\n#{lines.join("\n")}\nContinue from there."
+        end
+
         # The calls of the assistant turn that holds tool_use_id: [{id:, name:, input:}].
         def held_turn(session, tool_use_id)
           session.agent_messages.where(message_type: "assistant").reorder(position: :desc).limit(20).each do |row|
