@@ -57,6 +57,7 @@ module RubyLLM
       autoload :Heartbeat, "ruby_llm/agent_sdk/active_job/heartbeat"
       autoload :AskJob, "ruby_llm/agent_sdk/active_job/ask_job"
       autoload :EmbeddingJob, "ruby_llm/agent_sdk/active_job/embedding_job"
+      autoload :RecoveryJob, "ruby_llm/agent_sdk/active_job/recovery_job"
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.

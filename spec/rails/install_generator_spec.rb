@@ -89,7 +89,8 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
 
   SESSION_COLUMNS = %w[id user_id claude_session_id status transport model_id prompt result failure_reason error_message
                        total_cost_usd num_turns input_tokens output_tokens cache_read_tokens cache_creation_tokens started_at
-                       finished_at heartbeat_at claimed_by claimed_at cancel_requested_at metadata created_at updated_at].freeze
+                       finished_at heartbeat_at claimed_by claimed_at cancel_requested_at recoveries metadata created_at
+                       updated_at].freeze
   MESSAGE_COLUMNS = %w[id agent_session_id position message_type subtype content uuid tool_calls metadata raw pending
                        created_at updated_at].freeze
 
@@ -129,6 +130,8 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
       cost = column(connection, :agent_sessions, :total_cost_usd)
       expect([cost.type, cost.precision, cost.scale, cost.default]).to eq([:decimal, 12, 6, "0.0"])
       expect(column(connection, :agent_sessions, :num_turns).default).to eq("0")
+      recoveries = column(connection, :agent_sessions, :recoveries)
+      expect([recoveries.type, recoveries.default, recoveries.null]).to eq([:integer, "0", false])
       %i[input_tokens output_tokens cache_read_tokens cache_creation_tokens].each do |name|
         expect([column(connection, :agent_sessions, name).sql_type, column(connection, :agent_sessions, name).default])
           .to eq(["bigint", "0"]), name.to_s
@@ -317,6 +320,61 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
       expect(migration("create_agent_sessions")).to include("t.jsonb :metadata, default: {}")
       expect(migration("create_agent_messages")).to include("t.jsonb :tool_calls, default: []", "t.jsonb :metadata, default: {}")
       expect(migration("create_agent_sessions") + migration("create_agent_messages")).not_to match(/t\.json /)
+    end
+
+    describe "the recovery schedule (Solid Queue's config/recurring.yml)" do
+      let(:entry) { { "class" => "RubyLLM::AgentSDK::ActiveJob::RecoveryJob", "schedule" => "every minute" } }
+
+      def recurring = YAML.safe_load(read("config/recurring.yml"))
+
+      it "adds agent_sdk_recovery under production: of the file Solid Queue installed, once" do
+        File.write(File.join(app, "config/recurring.yml"), <<~YAML)
+          # examples:
+          #   periodic_cleanup:
+          #     class: CleanSoftDeletedRecordsJob
+
+          production:
+            clear_solid_queue_finished_jobs:
+              command: "SolidQueue::Job.clear_finished_in_batches(sleep_between_batches: 0.3)"
+              schedule: every hour at minute 12
+        YAML
+        out = generate
+        expect(out).to match(%r{insert\s+config/recurring\.yml})
+        expect(recurring["production"].keys).to eq(%w[agent_sdk_recovery clear_solid_queue_finished_jobs])
+        expect(recurring["production"]["agent_sdk_recovery"]).to eq(entry)
+        before = snapshot
+        expect(generate).to match(%r{identical\s+config/recurring\.yml \(agent_sdk_recovery\)})
+        expect(snapshot).to eq(before)
+      end
+
+      it "writes config/recurring.yml in an app with Solid Queue and none yet" do
+        File.write(File.join(app, "Gemfile"), "source \"https://rubygems.org\"\ngem \"solid_queue\"\n")
+        out = generate
+        expect(out).to match(%r{create\s+config/recurring\.yml})
+        expect(recurring).to eq("production" => { "agent_sdk_recovery" => entry })
+        expect(out).not_to include("agent_sdk:recover")
+        before = snapshot
+        generate
+        expect(snapshot).to eq(before)
+      end
+
+      it "appends a production: section to a file that has none" do
+        File.write(File.join(app, "config/recurring.yml"), "development:\n  noop:\n    command: \"1\"\n    schedule: every day\n")
+        generate
+        expect(recurring.keys).to eq(%w[development production])
+        expect(recurring["production"]).to eq("agent_sdk_recovery" => entry)
+      end
+
+      it "says how to add it when the app has no Solid Queue (or a production: it cannot edit)" do
+        out = generate
+        expect(File.exist?(File.join(app, "config/recurring.yml"))).to be(false)
+        expect(out).to include("RubyLLM::AgentSDK::ActiveJob::RecoveryJob", "agent_sdk_recovery:", "schedule: every minute",
+                               "bin/rails agent_sdk:recover")
+        File.write(File.join(app, "config/recurring.yml"), "production: &production\n  x:\n    command: \"1\"\n")
+        out = generate
+        expect(out).to match(%r{skip\s+config/recurring\.yml}).and include("bin/rails agent_sdk:recover")
+        expect(read("config/recurring.yml")).not_to include("agent_sdk_recovery")
+      end
     end
 
     it "finds the adapter in a multi-database config and in a DATABASE_URL-style url" do

@@ -21,7 +21,7 @@ RSpec.describe "the dummy app's schema" do
     expect(cols.keys).to match_array(%w[
       id user_id claude_session_id status transport model_id prompt result failure_reason error_message
       total_cost_usd num_turns input_tokens output_tokens cache_read_tokens cache_creation_tokens
-      started_at finished_at heartbeat_at claimed_by claimed_at cancel_requested_at metadata created_at updated_at
+      started_at finished_at heartbeat_at claimed_by claimed_at cancel_requested_at recoveries metadata created_at updated_at
     ])
     expect(cols["status"]).to have_attributes(type: :string, null: false, default: "pending")
     expect(cols["total_cost_usd"]).to have_attributes(type: :decimal, precision: 12, scale: 6)
@@ -29,6 +29,7 @@ RSpec.describe "the dummy app's schema" do
     expect(cols.values_at(*%w[input_tokens output_tokens cache_read_tokens cache_creation_tokens]).map(&:sql_type))
       .to all(match(/bigint/i))
     expect(cols["num_turns"]).to have_attributes(type: :integer, default: "0")
+    expect(cols["recoveries"]).to have_attributes(type: :integer, default: "0", null: false) # RecoveryJob's count
     expect(cols["metadata"].type).to eq(json_type)
     expect(%w[prompt result error_message].map { |c| cols[c].type }).to all(eq(:text))
     expect(%w[started_at finished_at heartbeat_at claimed_at cancel_requested_at].map { |c| cols[c].type }).to all(eq(:datetime))

@@ -12,7 +12,8 @@ module RubyLLM
         transport: nil, model: nil, max_turns: nil, max_budget_usd: nil, tools: [].freeze, query_options: {}.freeze,
         queue_name: :agents, max_running_per_user: 5, max_running: 50, cap_retry_wait: 10,
         message_partial: "agent_sessions/message", status_partial: "agent_sessions/status",
-        heartbeat_interval: 10, delta_interval: 0.1, job_attempts: 5, retry_wait_cap: 300, executor: nil, logger: nil
+        heartbeat_interval: 10, delta_interval: 0.1, job_attempts: 5, retry_wait_cap: 300, recovery_after: 300,
+        max_recoveries: 2, executor: nil, logger: nil
       }.freeze
 
       attr_accessor(*DEFAULTS.keys)

@@ -12,7 +12,8 @@ module RubyLLM
       # rails g agent_sdk:install [--user-model=Account] [--skip-user] [--force]
       #
       # Writes the app's side of the Rails layer: two migrations, AgentSession / AgentMessage / AgentJob, the
-      # initializer and the two partials the broadcasts render. Everything it writes is the app's code to edit.
+      # initializer, the two partials the broadcasts render, and RecoveryJob's entry in Solid Queue's
+      # config/recurring.yml (or how to add it). Everything it writes is the app's code to edit.
       # Running it again changes nothing: a file that is already there and identical is left as it is, one that
       # differs is reported as a conflict and kept (--force overwrites it); a migration is found by its name, whatever
       # its timestamp, and never written twice.
@@ -21,7 +22,8 @@ module RubyLLM
         source_root File.expand_path("templates", __dir__)
 
         desc "Creates the agent_sessions / agent_messages migrations, AgentSession, AgentMessage, AgentJob, " \
-             "config/initializers/agent_sdk.rb and the agent_sessions partials."
+             "config/initializers/agent_sdk.rb, the agent_sessions partials and the recovery entry of " \
+             "config/recurring.yml (Solid Queue)."
 
         class_option :user_model, type: :string, default: "User",
                                   desc: "The model that owns sessions (a belongs_to; per-user running caps count by it)"
@@ -32,6 +34,8 @@ module RubyLLM
                                         desc: "Primary key type of the new tables (default: the app's config.generators)"
 
         MIGRATIONS = %w[create_agent_sessions create_agent_messages].freeze
+        RECURRING = "config/recurring.yml"
+        RECOVERY_TASK = "agent_sdk_recovery"
 
         def create_migrations
           MIGRATIONS.each { |name| install_migration(name) }
@@ -56,6 +60,32 @@ module RubyLLM
           install_file "_status.html.erb.tt", "app/views/agent_sessions/_status.html.erb"
         end
 
+        # Solid Queue's recurring task that resumes runs whose worker died: added under production: in
+        # config/recurring.yml (written when the app has Solid Queue and no such file yet). Without Solid Queue,
+        # show_next_steps says how to run it instead.
+        def add_recovery_schedule
+          return if behavior == :revoke
+
+          path = File.join(destination_root, RECURRING)
+          if File.exist?(path)
+            text = File.read(path)
+            if text.match?(/^\s+#{RECOVERY_TASK}:/)
+              say_status :identical, "#{RECURRING} (#{RECOVERY_TASK})", :blue
+            elsif text.match?(/^production:[ \t]*$/)
+              inject_into_file RECURRING, recovery_entry, after: /^production:[ \t]*\n/
+            elsif text.match?(/^production:/)
+              say_status :skip, "#{RECURRING}: add #{RECOVERY_TASK} under production: by hand (see below)", :yellow
+              @recovery_by_hand = true
+            else
+              append_to_file RECURRING, "\nproduction:\n#{recovery_entry}"
+            end
+          elsif solid_queue?
+            create_file RECURRING, "# Solid Queue's recurring tasks (bin/jobs runs them).\nproduction:\n#{recovery_entry}"
+          else
+            @recovery_by_hand = true
+          end
+        end
+
         def show_next_steps
           return if behavior == :revoke
 
@@ -76,6 +106,12 @@ module RubyLLM
                    </div>
               4. Start a run: AgentSession.create!(#{owner ? "#{owner}: current_#{owner}, " : ''}prompt: "…").run!
           TEXT
+          return unless @recovery_by_hand
+
+          entry = recovery_entry.lines.map { |line| "       #{line}" }.join
+          say "  5. Resume runs whose worker died: run RubyLLM::AgentSDK::ActiveJob::RecoveryJob every minute, with\n" \
+              "     Solid Queue in #{RECURRING}:\n       production:\n#{entry}" \
+              "     or from cron: bin/rails agent_sdk:recover\n"
         end
 
         private
@@ -140,7 +176,21 @@ module RubyLLM
           primary_key_type ? ", type: :#{primary_key_type}" : ""
         end
 
+        # Solid Queue 1.x's recurring.yml entry (under an environment's key).
+        def recovery_entry
+          "  #{RECOVERY_TASK}:\n    class: RubyLLM::AgentSDK::ActiveJob::RecoveryJob\n    schedule: every minute\n"
+        end
+
         # -- the app --------------------------------------------------------------------------------------------
+
+        def solid_queue?
+          return true if File.exist?(File.join(destination_root, "config/queue.yml"))
+
+          %w[Gemfile Gemfile.lock].any? do |name|
+            file = File.join(destination_root, name)
+            File.exist?(file) && File.read(file).match?(/^\s*(gem\s+["'])?solid_queue\b/)
+          end
+        end
 
         def app_generator_options
           app = ::Rails.respond_to?(:application) && ::Rails.application

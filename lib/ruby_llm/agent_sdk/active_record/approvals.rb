@@ -69,7 +69,7 @@ module RubyLLM
 
         def continue(session, now)
           moved = session.class.unscoped.where(id: session.id, status: "awaiting_approval")
-                         .update_all(status: "pending", finished_at: nil, updated_at: now)
+                         .update_all(status: "pending", finished_at: nil, heartbeat_at: now, updated_at: now) # handed to a job (RecoveryJob)
           return unless moved == 1
 
           session.reload

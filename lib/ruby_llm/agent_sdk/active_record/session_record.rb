@@ -161,8 +161,9 @@ module RubyLLM
 
         def requeue!(attributes = {})
           now = Time.current
+          # heartbeat_at: when it was handed to a job (RecoveryJob enqueues a pending one whose job never came again)
           changes = attributes.merge(status: "pending", failure_reason: nil, error_message: nil, cancel_requested_at: nil,
-                                     finished_at: nil, updated_at: now)
+                                     finished_at: nil, heartbeat_at: now, updated_at: now)
           updated = self.class.unscoped.where(id: id).where.not(status: %w[running awaiting_approval]).update_all(changes)
           if updated.zero?
             raise SessionStateError, "session #{id} is running or awaiting approval; cancel! it, decide its tool calls " \

@@ -26,6 +26,11 @@ module RubyLLM
       initializer "agent_sdk.log_subscriber" do
         require "ruby_llm/agent_sdk/log_subscriber"
       end
+
+      # bin/rails agent_sdk:recover (RecoveryJob once, now: for cron where there is no Solid Queue).
+      rake_tasks do
+        load File.expand_path("tasks.rb", __dir__)
+      end
     end
   end
 end

@@ -9,3 +9,6 @@ if (json = ENV["AGENT_SDK_CONFIG_JSON"])
     Rails.application.config.agent_sdk.public_send(:"#{key}=", value)
   end
 end
+
+# A Ruby file a worker process loads after that (bench/crash_property.rb's tools: classes do not travel as JSON).
+require ENV["AGENT_SDK_WORKER_REQUIRE"] if ENV["AGENT_SDK_WORKER_REQUIRE"]

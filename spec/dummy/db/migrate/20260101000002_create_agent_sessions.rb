@@ -27,6 +27,7 @@ class CreateAgentSessions < ActiveRecord::Migration[7.1]
       t.string :claimed_by
       t.datetime :claimed_at
       t.datetime :cancel_requested_at
+      t.integer :recoveries, null: false, default: 0
       t.column :metadata, json, default: {}
       t.timestamps
     end
