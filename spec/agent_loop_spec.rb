@@ -325,9 +325,11 @@ RSpec.describe RubyLLM::AgentSDK::Native::AgentLoop do
     loop.start(&collect(lines))
     expect(lines.first.session_id).to eq("s-1")
     messages = JSON.parse(loop.body)["messages"]
-    expect(messages.size).to eq(4)
+    # the prompt joins the transcript's trailing user turn (tool results first, as the API requires)
+    expect(messages.size).to eq(3)
     expect(messages[1]["content"][1]).to eq("type" => "tool_use", "id" => "t1", "name" => "x", "input" => { "a" => [1, 2.5] })
     expect(messages[2]["content"][0]).to include("content" => "done", "is_error" => true)
+    expect(messages[2]["content"].last).to include("type" => "text")
     expect { new_loop(transcript_json: "{}") }.to raise_error(ArgumentError, /not a JSON array/)
   end
 

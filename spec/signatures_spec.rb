@@ -26,8 +26,8 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::ActiveRecord::ActsAsAgent RubyLLM::AgentSDK::ActiveRecord::AgentMethods
               RubyLLM::AgentSDK::ActiveRecord::StateStore RubyLLM::AgentSDK::ActiveJob::AskJob
               RubyLLM::AgentSDK::ToolExecutions RubyLLM::AgentSDK::ToolExecutions::Memory
-              RubyLLM::AgentSDK::ActiveRecord::ToolExecutionStore
-              RubyLLM::AgentSDK::ActiveJob::RecoveryJob
+              RubyLLM::AgentSDK::ActiveRecord::ToolExecutionStore RubyLLM::AgentSDK::ActiveRecord::Approvals
+              RubyLLM::AgentSDK::ApprovalRequired RubyLLM::AgentSDK::ActiveJob::RecoveryJob
               RubyLLM::AgentSDK::Testing RubyLLM::AgentSDK::Testing::Stub RubyLLM::AgentSDK::Testing::StubbedTransport
               RubyLLM::AgentSDK::Testing::AgentRun RubyLLM::AgentSDK::Testing::RunLines RubyLLM::AgentSDK::Testing::RunCriteria
               RubyLLM::AgentSDK::Testing::ToolCallCriteria RubyLLM::AgentSDK::Testing::Helpers

@@ -48,6 +48,7 @@ module RubyLLM
       autoload :AgentMethods, "ruby_llm/agent_sdk/active_record/acts_as_agent"
       autoload :StateStore, "ruby_llm/agent_sdk/active_record/acts_as_agent"
       autoload :ToolExecutionStore, "ruby_llm/agent_sdk/active_record/tool_execution_store"
+      autoload :Approvals, "ruby_llm/agent_sdk/active_record/approvals"
       autoload :Embeddable, "ruby_llm/agent_sdk/active_record/embeddable"
     end
 

@@ -187,8 +187,8 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
         expect(rows.map(&:last).tally["result"]).to eq(1)
         sent = server.agent_requests.last[:body]["messages"]
         expect(sent.first["content"].to_s).to include("Where is order 1042?")
-        # the transcript (prompt, tool call, its result), then the recovery's prompt (the API joins consecutive turns)
-        expect(sent.map { |m| m["role"] }).to eq(%w[user assistant user user])
+        # the transcript (prompt, tool call, its result), the recovery's prompt joining that last user turn (loop.c)
+        expect(sent.map { |m| m["role"] }).to eq(%w[user assistant user])
         expect(sent[1]["content"].to_s).to include("lookup_order")
         expect(sent[2]["content"].to_s).to include("tool_result", "shipped")
         expect(sent.last["content"].to_s).to include("interrupted")
@@ -266,8 +266,8 @@ RSpec.describe "RecoveryJob after a worker is kill -9ed" do
       expect(rows.map(&:last)).to eq(%w[user system user system assistant result])
       expect(@server.agent_requests.size).to eq(2) # the dead worker's job was not run again
       sent = @server.agent_requests.last[:body]["messages"]
-      expect(sent.map { |m| m["role"] }).to eq(%w[user user])
-      expect(sent.first["content"].to_s).to include("Say hello")
+      expect(sent.map { |m| m["role"] }).to eq(%w[user]) # the stored prompt and the recovery's, one turn (loop.c)
+      expect(sent.first["content"].to_s).to include("Say hello", "interrupted")
       expect(job_worker.log).to include("Performed RubyLLM::AgentSDK::ActiveJob::RecoveryJob")
       expect(SolidQueue::FailedExecution.joins(:job).where(solid_queue_jobs: { class_name: "AgentJob" }).sole.error.to_s)
         .to include("ProcessExitError")

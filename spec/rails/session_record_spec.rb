@@ -15,7 +15,7 @@ RSpec.describe RubyLLM::AgentSDK::ActiveRecord::SessionRecord, :rails do
 
   it "starts pending with every status as an enum" do
     expect(session).to be_pending
-    expect(AgentSession.statuses.keys).to eq(%w[pending running completed failed cancelled])
+    expect(AgentSession.statuses.keys).to eq(%w[pending running awaiting_approval completed failed cancelled])
   end
 
   describe "#run!" do

@@ -836,7 +836,10 @@ asdk_loop *asdk_loop_new(const asdk_loop_config *c, const asdk_loop_io *io, char
         asdk_loop_free(l);
         return NULL;
     }
-    entry *e = add_entry(l, ROLE_USER);
+    /* A resumed transcript that ends in a user turn (tool results decided while the run was paused for approval)
+     * gets the prompt as one more block of that turn: the request keeps alternating roles. */
+    entry *e = l->nentries && l->entries[l->nentries - 1].role == ROLE_USER ? &l->entries[l->nentries - 1]
+                                                                              : add_entry(l, ROLE_USER);
     tblock *b = e ? add_block(e) : NULL;
     if (!b) FAIL("out of memory");
     b->b.type = ASDK_BLOCK_TEXT;

@@ -75,9 +75,16 @@ module RubyLLM
                                                  "message" => { "role" => "user", "content" => prompt }))
         end
 
+        # A turn with a call that needs approval (Tool.requires_approval) ends the run: ApprovalRequired goes up
+        # from here, none of the turn's calls ran, and the assistant's tool_use line is stored already.
         def run_tools(calls)
-          tool_runner.run(calls.map { |c| { id: c[:id], name: c[:name], input: c[:input_json] } })
-                     .map { |r| [r[:content], r[:is_error]] }
+          calls = calls.map { |c| { id: c[:id], name: c[:name], input: c[:input_json] } }
+          results = tool_runner.run(calls)
+          unless tool_runner.awaiting.empty?
+            turn = calls.map { |c| c.merge(input: Native.parse_json(c[:input])) }
+            raise ApprovalRequired.new(turn, tool_runner.awaiting.map { |c| c[:id] })
+          end
+          results.map { |r| [r[:content], r[:is_error]] }
         end
 
         private

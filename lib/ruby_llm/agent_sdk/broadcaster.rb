@@ -115,6 +115,22 @@ module RubyLLM
       end
 
       # A stream_event Message: its text joins the pending delta, sent when the interval has passed.
+      # Approval gates: the calls a paused session waits on ([{tool_use_id:, tool_name:, input:}]). With Turbo, one
+      # element per call appended to dom_id(session, :approvals), with Approve / Reject buttons that carry the
+      # tool_use_id (data-agent-approval) for the app's controller to call session.approve! / reject!; without, one
+      # cable message {type: "approval", tool_use_id:, tool_name:, input:} per call.
+      def approvals(calls)
+        deliver(:approvals) do
+          calls.each do |call|
+            if turbo?
+              ::Turbo::StreamsChannel.broadcast_append_to(@session, target: dom_id(:approvals), html: approval_html(call))
+            else
+              cable(type: "approval", tool_use_id: call[:tool_use_id], tool_name: call[:tool_name], input: call[:input])
+            end
+          end
+        end
+      end
+
       def delta(message)
         text = message.content
         return if text.nil? || text.empty?
@@ -135,6 +151,16 @@ module RubyLLM
       end
 
       private
+
+      def approval_html(call)
+        id = ERB::Util.html_escape(call[:tool_use_id].to_s)
+        name = ERB::Util.html_escape(call[:tool_name].to_s)
+        input = ERB::Util.html_escape(JSON.generate(call[:input]))
+        %(<div id="agent_approval_#{id}" class="agent-approval" data-agent-approval="#{id}">) +
+          %(<span class="agent-approval-tool">#{name}</span> <code>#{input}</code> ) +
+          %(<button type="button" data-agent-approval="#{id}" data-decision="approve">Approve</button> ) +
+          %(<button type="button" data-agent-approval="#{id}" data-decision="reject">Reject</button></div>)
+      end
 
       def message_locals(row)
         { message: row.to_message, agent_message: row, session: @session }

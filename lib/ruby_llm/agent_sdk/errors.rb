@@ -60,5 +60,18 @@ module RubyLLM
 
     # run!, resume! or cancel! on a session in a status that does not allow it (running, or no conversation yet).
     class SessionStateError < Error; end
+
+    # Raised out of a run (transport :api) when a tool call needs a person's decision (Tool.requires_approval): no
+    # call of that turn ran. `calls` are the turn's calls ([{id:, name:, input:}], input a Hash), `pending` the ids
+    # that wait for approval. Resume with the decided results as the next user turn (the Rails job does).
+    class ApprovalRequired < Error
+      attr_reader :calls, :pending
+
+      def initialize(calls, pending)
+        @calls = calls
+        @pending = pending
+        super("tool calls awaiting approval: #{pending.join(", ")}")
+      end
+    end
   end
 end

@@ -76,6 +76,25 @@ module RubyLLM
           @side_effect || (superclass < Tool && superclass.side_effect?) || false
         end
 
+        # Calls of this tool wait for a person: `requires_approval` (every call) or with a predicate
+        # `requires_approval { |input, context| input["amount_cents"] > 10_000 }` (input with String keys). A call
+        # that needs approval is not run: the run pauses (ApprovalRequired; in Rails the session becomes
+        # awaiting_approval) until approve! / reject! decide it. A predicate that raises counts as "needs approval".
+        def requires_approval(&predicate)
+          @requires_approval = predicate || true
+        end
+
+        # Whether this call, with this input and context, waits for a decision.
+        def requires_approval?(input = {}, context = nil)
+          rule = @requires_approval
+          return superclass < Tool && superclass.requires_approval?(input, context) if rule.nil?
+          return true if rule == true
+
+          rule.call(input, context) ? true : false
+        rescue StandardError
+          true # fail closed
+        end
+
         # idempotency_key { |input, context| "refund:#{input['order_number']}" } — the key calls are told apart by.
         def idempotency_key(&block)
           return @idempotency_key || (superclass.idempotency_key if superclass < Tool) unless block

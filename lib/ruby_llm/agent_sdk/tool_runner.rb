@@ -34,9 +34,12 @@ module RubyLLM
 
       attr_reader :tools
 
+      # The calls of the last #run that wait for a decision ([{id:, name:, input:}]); none of that turn's calls ran.
+      attr_reader :awaiting
+
       def initialize(tools, context: nil, hooks: {}, can_use_tool: nil, result_max_bytes: DEFAULT_RESULT_MAX_BYTES,
                      dedup: true, parallel: true, default_timeout: nil, logger: nil, hook_input: {},
-                     executions: nil)
+                     executions: nil, approvals: nil)
         @tools = ToolRunner.index(tools)
         @context = context
         @hooks = Hooks.config(hooks)
@@ -60,6 +63,10 @@ module RubyLLM
         @logger = logger
         @hook_input = hook_input.transform_keys(&:to_s).freeze
         @executions = executions
+        raise ArgumentError, "approvals must be a Hash of tool_use_id => decision" unless approvals.nil? || approvals.is_a?(Hash)
+
+        @approvals = approvals # nil: no decision yet; a call that needs one waits (#awaiting)
+        @awaiting = []
         @registry = Native::ToolRegistry.new(@tools.map { |name, tool| [name, JSON.generate(tool.input_schema)] })
       end
 
@@ -81,7 +88,9 @@ module RubyLLM
         raise ArgumentError, "calls must be an Array of {id:, name:, input:}" unless calls.is_a?(Array)
 
         timed = Instrumentation.listening?(:tool_call)
+        @awaiting = []
         pending = calls.map { |call| admit(call, timed) }
+        hold(pending) unless @awaiting.empty?
         begin
           if @parallel && pending.count { |p| !p.result } > 1
             pending.each { |p| start(p, alone: false) }
@@ -108,14 +117,15 @@ module RubyLLM
       # what the tool did ([:ok, value] or [:error, exception]), `thread` the thread it runs in when not inline.
       # `started` / `ended` (monotonic seconds) are kept only when the call is instrumented; `refused` says why it was.
       Call = Struct.new(:id, :name, :input, :input_json, :tool, :instance, :thread, :deadline, :timeout, :outcome, :result,
-                        :ran, :refused, :started, :ended, :execution_key)
+                        :ran, :refused, :started, :ended, :execution_key, :approved)
       private_constant :Call
 
       def admit(raw, timed)
         started = monotonic if timed
         call = Call.new(*fields(raw))
         call.started = started
-        error = check(call) || deduplicate(call) || pre_tool_use(call) || ask_permission(call) || permitted(call)
+        error = check(call) || deduplicate(call) || pre_tool_use(call) || ask_permission(call) || permitted(call) ||
+                approval(call)
         decided(call, [error, true]) if error
         call
       rescue StandardError => e
@@ -200,6 +210,35 @@ module RubyLLM
         refused(call, "#{call.name} is not permitted in this context (the permission check failed)", :not_permitted)
       end
 
+      # Tool.requires_approval: approvals[id] is :approved / true (run it), [:rejected, reason] (an is_error result
+      # carrying the reason), or absent (the call waits: see #awaiting).
+      def approval(call)
+        return nil unless call.tool.requires_approval?(call.input, @context)
+
+        decision = @approvals&.[](call.id)
+        if [:approved, true, "approved"].include?(decision)
+          call.approved = true # through the execution store, like a side-effect call: run once
+          return nil
+        end
+
+        if decision
+          reason = Array(decision)[1].to_s
+          return refused(call, "The user rejected this #{call.name} call#{reason.empty? ? "" : ": #{reason}"}", :rejected)
+        end
+        @awaiting << { id: call.id, name: call.name, input: call.input }
+        refused(call, "#{call.name} is awaiting approval", :awaiting_approval)
+      end
+
+      # A turn with a call that waits runs none of its calls: the whole turn runs once every pending call is decided.
+      def hold(pending)
+        pending.each do |call|
+          next if call.result
+
+          @registry.forget(call.name, call.input_json) if @dedup
+          decided(call, ["Not run: another call of this turn is awaiting approval", true])
+        end
+      end
+
       # Input changed by a hook or can_use_tool is checked against the schema again.
       def replace_input(call, input, by)
         json = JSON.generate(input)
@@ -251,10 +290,10 @@ module RubyLLM
         false
       end
 
-      # A side-effect call goes through the execution store first: recorded as started (false: run it), or decided
+      # A side-effect call, and an approved one, goes through the execution store first: recorded as started (false: run it), or decided
       # from what was recorded before (true: not run again). A call that times out or is killed stays "started".
       def recorded_before?(call)
-        return false unless @executions && call.tool.side_effect?
+        return false unless @executions && (call.tool.side_effect? || call.approved)
 
         key = call.tool.idempotency_key
         own = key ? key.call(call.input, @context).to_s : @registry.fingerprint(call.name, call.input_json)

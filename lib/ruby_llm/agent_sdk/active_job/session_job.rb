@@ -36,6 +36,8 @@ module RubyLLM
         # What can never succeed as it is: bad options, no CLI, a session in the wrong state, strict-parsing refusals.
         DISCARDED = [ArgumentError, CLINotFoundError, SessionStateError, JSONDecodeError].freeze
         # The CLI reports an API that failed after its own retries as a result with is_error: true and this text.
+        # What the MCP server's runner answers a call that needs approval with (ToolRunner#approval).
+        APPROVAL_REFUSAL = /\A([A-Za-z0-9_-]+) is awaiting approval\z/.freeze
         CLI_TRANSIENT = /\bAPI Error: (?:429|5\d\d)\b|overloaded|Connection error|timed? ?out/i.freeze
 
         included do
@@ -93,10 +95,12 @@ module RubyLLM
           prompt, resume = delivery.first_round(prompt, resume, broadcaster)
           @agent_stop = nil
           query = recorder = result = heartbeat = nil
+          approved, decided_prompt = continue_approved(session, broadcaster)
+          prompt = decided_prompt if decided_prompt
           loop do
             recorder = ActiveRecord::Recorder.new(session)
             delivery.adopt(recorder)
-            options = agent_options(session, resume, recorder)
+            options = agent_options(session, resume || approved, recorder)
             recorder.secrets = run_secrets(options)
             # the :api loop stores its own prompt line; a row the app saved is the prompt already
             recorder.record_prompt(prompt) unless options.transport == :api || delivery.persisted?
@@ -107,12 +111,15 @@ module RubyLLM
               query.cancel
             end
             result = stream(query, recorder, broadcaster)
+            raise ApprovalRequired.new(@agent_awaiting, @agent_awaiting.map { |c| c[:id] }) if @agent_stop == :approval
             break unless (prompt = delivery.next_round(final_attributes(result, recorder), result, recorder, broadcaster))
 
             resume = true
           end
           @agent_no_retry = delivery.persisted? # the loop's retries were the retries: a failure has bounced, or stays
           finish(session, token, result, broadcaster, recorder)
+        rescue ApprovalRequired => e
+          pause(session, token, e, broadcaster)
         rescue Exception => e # rubocop:disable Lint/RescueException -- every way out leaves a status, then re-raises
           bounced = delivery&.exception!(e, recorder, broadcaster)
           abort_run(session, token, e, broadcaster, recorder) unless e.is_a?(TransientError) && e.result
@@ -123,6 +130,53 @@ module RubyLLM
         ensure
           heartbeat&.stop
           follow_up(delivery)
+        end
+
+        # Approval gates: a call that needs a decision ended the run (ApprovalRequired, transport :api). The calls are
+        # stored, the claim is given back with status awaiting_approval (Claim never takes such a session) and the
+        # page is told; approve! / reject! enqueue the continuation.
+        def pause(session, token, error, broadcaster)
+          unless ActiveRecord::ToolExecutionStore.available?
+            missing = ArgumentError.new("tool calls #{error.pending.join(", ")} need approval, and the paused calls are kept " \
+                                        "in agent_tool_executions: rails g agent_sdk:tool_executions")
+            abort_run(session, token, missing, broadcaster, nil)
+            raise missing
+          end
+          ActiveRecord::Approvals.record(session, error)
+          session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", result: nil,
+                                                                          cancel_requested_at: nil })
+          session.reload
+          broadcaster.status
+          broadcaster.approvals(session.pending_approvals)
+        end
+
+        # The continuation of a paused run: the held turn's calls run with their decisions and their results are
+        # recorded as the transcript's last user turn, before the loop resumes it. True when there was one.
+        def continue_approved(session, broadcaster)
+          return false unless ActiveRecord::ToolExecutionStore.available? && ActiveRecord::Approvals.decided?(session)
+
+          recorder = ActiveRecord::Recorder.new(session)
+          options = agent_options(session, true, recorder)
+          return [true, ActiveRecord::Approvals.apply_cli(session, options)] if options.transport == :cli
+
+          rows = ActiveRecord::Approvals.apply(session, options, recorder) or return false
+          rows.each { |row| broadcaster.message(row) }
+          true
+        end
+
+        # :cli: the in-process MCP server refused a call that needs approval ("<tool> is awaiting approval", see
+        # ToolRunner); the job notes it and interrupts the CLI, then pauses like :api (ApprovalRequired).
+        def awaiting_call(message, query)
+          return unless message.user? && message.is_error
+          return unless (match = APPROVAL_REFUSAL.match(message.content.to_s))
+
+          id = message.to_h.dig("message", "content", 0, "tool_use_id")
+          call = @agent_calls[id] or return
+          @agent_awaiting << { id: id, name: match[1], input: call[:input] || {} }
+          return unless @agent_stop.nil?
+
+          @agent_stop = :approval
+          query.cancel
         end
 
         # Messages still pending once the claim is given back get a job of their own (ActiveRecord::Delivery).
@@ -145,12 +199,16 @@ module RubyLLM
 
         def stream(query, recorder, broadcaster)
           result = nil
+          @agent_calls = {}
+          @agent_awaiting = []
           query.each do |message|
             next broadcaster.delta(message) if message.stream_event?
 
             recorder.record(message)
             recorder.take_new_records.each { |row| broadcaster.message(row) }
             result = message if message.result?
+            message.tool_calls.each { |call| @agent_calls[call[:id]] = call } if message.assistant?
+            awaiting_call(message, query)
             if @agent_stop.nil? && recorder.cancel_requested?
               @agent_stop = :cancelled
               query.cancel

@@ -15,12 +15,13 @@ module RubyLLM
       #   end
       #
       # A session is one conversation: `run!` starts it through the app's job, `resume!` continues it, `cancel!` stops
-      # it. Status moves pending → running → completed | failed | cancelled; the job changes it only while it holds
+      # it. Status moves pending → running → completed | failed | cancelled (or awaiting_approval, until approve! /
+      # reject! decide its paused tool calls); the job changes it only while it holds
       # the session's claim (Claim), and the database, not a process, says who does.
       module SessionRecord
         extend ActiveSupport::Concern
 
-        STATUSES = %w[pending running completed failed cancelled].freeze
+        STATUSES = %w[pending running awaiting_approval completed failed cancelled].freeze
         FINISHED = %w[completed failed cancelled].freeze
         TOTALS = %i[input_tokens output_tokens cache_read_tokens cache_creation_tokens total_cost_usd num_turns].freeze
 
@@ -33,6 +34,7 @@ module RubyLLM
 
           scope :recent, -> { order(created_at: :desc).limit(20) }
           scope :active, -> { where(status: %w[pending running]) }
+          scope :awaiting_approval, -> { where(status: "awaiting_approval") }
           scope :finished, -> { where(status: FINISHED) }
         end
 
@@ -97,12 +99,29 @@ module RubyLLM
           agent_messages.where(pending: true).reorder(position: :desc)
         end
 
+        # Approval gates (Tool.requires_approval): the session is awaiting_approval with these calls undecided
+        # ([{tool_use_id:, tool_name:, input:}]).
+        def pending_approvals
+          Approvals.pending(self)
+        end
+
+        # Lets a paused tool call run (once, through agent_tool_executions). Once every pending call of the turn is
+        # decided the continuation is enqueued. A call decided already, or unknown, raises SessionStateError.
+        def approve!(tool_use_id, by: nil)
+          Approvals.decide(self, tool_use_id, "approved", by: by)
+        end
+
+        # Refuses a paused tool call: the model reads `reason` as the call's is_error tool result.
+        def reject!(tool_use_id, reason:, by: nil)
+          Approvals.decide(self, tool_use_id, "rejected", reason: reason, by: by)
+        end
+
         # A pending session is cancelled at once (and its status broadcast); a running one is asked to stop, and its
         # job ends it at the next message (status cancelled). Returns the status.
         def cancel!
           now = Time.current
           scope = self.class.unscoped.where(id: id)
-          if scope.where(status: "pending").update_all(status: "cancelled", finished_at: now, updated_at: now) == 1
+          if scope.where(status: %w[pending awaiting_approval]).update_all(status: "cancelled", finished_at: now, updated_at: now) == 1
             reload
             Broadcaster.new(self).status
           else
@@ -145,8 +164,11 @@ module RubyLLM
           # heartbeat_at: when it was handed to a job (RecoveryJob enqueues a pending one whose job never came again)
           changes = attributes.merge(status: "pending", failure_reason: nil, error_message: nil, cancel_requested_at: nil,
                                      finished_at: nil, heartbeat_at: now, updated_at: now)
-          updated = self.class.unscoped.where(id: id).where.not(status: "running").update_all(changes)
-          raise SessionStateError, "session #{id} is running; cancel! it or wait for it to finish" if updated.zero?
+          updated = self.class.unscoped.where(id: id).where.not(status: %w[running awaiting_approval]).update_all(changes)
+          if updated.zero?
+            raise SessionStateError, "session #{id} is running or awaiting approval; cancel! it, decide its tool calls " \
+                                     "or wait for it to finish"
+          end
 
           changes.each { |name, value| self[name] = value }
           clear_changes_information
