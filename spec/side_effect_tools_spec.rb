@@ -107,4 +107,22 @@ RSpec.describe "side-effect tools" do
     expect(RubyLLM::AgentSDK::Options.new(transport: :api, model: "m", tool_executions: store).tool_executions).to equal(store)
     expect { RubyLLM::AgentSDK::Options.new(tool_executions: Object.new) }.to raise_error(ArgumentError, /tool_executions/)
   end
+
+  it "lets a person decide on a call whose earlier attempt's outcome is unknown, when the tool requires approval" do
+    gated = Class.new(refund) do
+      tool_name "issue_refund"
+      requires_approval
+    end
+    first = RubyLLM::AgentSDK::ToolRunner.new([gated], executions: store, approvals: { "t1" => :approved })
+    expect { call(first, { "order" => "die", "cents" => 9 }, id: "t1") }.to raise_error(Interrupt)
+    # resumed: the model asks again; a person approves again, knowing the first attempt never reported back
+    again = RubyLLM::AgentSDK::ToolRunner.new([gated], executions: store, approvals: { "t2" => :approved },
+                                                       logger: Logger.new(nil))
+    expect { call(again, { "order" => "die", "cents" => 9 }, id: "t2") }.to raise_error(Interrupt) # it ran again
+    expect(log.size).to eq(2) # on the person's decision
+    # without a new approval the call waits for one instead of running
+    waiting = RubyLLM::AgentSDK::ToolRunner.new([gated], executions: store)
+    expect(call(waiting, { "order" => "die", "cents" => 9 }, id: "t3")).to include(is_error: true, content: /awaiting approval/)
+    expect(log.size).to eq(2)
+  end
 end

@@ -290,8 +290,9 @@ module RubyLLM
         false
       end
 
-      # A side-effect call, and an approved one, goes through the execution store first: recorded as started (false: run it), or decided
-      # from what was recorded before (true: not run again). A call that times out or is killed stays "started".
+      # A side-effect call, and an approved one, goes through the execution store first: recorded as started (false:
+      # run it), or decided from what was recorded before (true: not run again). A call that times out or is killed
+      # stays "started".
       def recorded_before?(call)
         return false unless @executions && (call.tool.side_effect? || call.approved)
 
@@ -299,7 +300,9 @@ module RubyLLM
         own = key ? key.call(call.input, @context).to_s : @registry.fingerprint(call.name, call.input_json)
         call.execution_key = "#{call.name}:#{own}"
         state, content, is_error = @executions.begin(call.execution_key, tool: call.name, input: call.input)
-        return false if state == :run
+        # A call that started before and never finished is not run again blindly: for a tool that requires approval,
+        # the person who approved this call decided, so it runs (its record, still "started", gets this result).
+        return false if state == :run || (state == :unknown && call.approved)
 
         call.execution_key = nil
         decided(call, state == :done ? [content, is_error] : [ToolExecutions.unknown_outcome(call.name), true])
