@@ -90,17 +90,15 @@ RSpec.describe AgentSDKSpec::Servers, :servers do
     def start_child
       skip("needs PostgreSQL and Redis") unless postgresql_server && redis_server
       code = <<~RUBY
+        # an interrupt ends it as an interrupted rspec would (130), without a backtrace in the suite's output
+        trap("INT") { exit 130 }
         require #{support.dump}
         pg = AgentSDKSpec::Servers.postgresql
         redis = AgentSDKSpec::Servers.redis
         postmaster = Integer(File.read(File.join(pg.dir, "data", "postmaster.pid")).lines.first)
         puts [postmaster, redis.pid, pg.dir, redis.dir].join(" ")
         $stdout.flush
-        begin
-          sleep
-        rescue Interrupt
-          exit 130 # what an interrupted rspec does; without a backtrace in the suite's output
-        end
+        sleep
       RUBY
       stdin, stdout, wait = Open3.popen2(RbConfig.ruby, "-e", code)
       stdin.close
