@@ -2,42 +2,16 @@
 
 require_relative "../rails_helper"
 require_relative "support/agent_config"
+require_relative "support/race"
 
 # The claim is the database's: one conditional UPDATE, whoever asks and from wherever. Runs on the dummy's database
 # (SQLite by default, PostgreSQL under AGENT_SDK_DB=postgresql) with real commits, since the claimers are other
 # threads and processes.
 RSpec.describe RubyLLM::AgentSDK::ActiveRecord::Claim, :rails, :commits do
+  include RaceHelpers
   include AgentConfigHelpers
 
   let(:user) { User.create!(name: "ada") }
-
-  # Starts `count` claimers (threads or forked processes) that wait at a barrier, then call the block at once.
-  def race(count, processes: false, &block)
-    read, write = IO.pipe
-    ActiveRecord::Base.connection_handler.connection_pool_list(:all).each(&:disconnect!) if processes # none shared with a child
-    workers = Array.new(count) do |i|
-      if processes
-        fork do
-          write.close
-          read.read(1) # the barrier: the parent closes its end
-          exit!(block.call(i) ? 0 : 1)
-        rescue StandardError => e
-          warn("claimer #{i}: #{e.class}: #{e.message}")
-          exit!(2)
-        end
-      else
-        Thread.new do
-          read.dup.read(1)
-          AgentSession.connection_pool.with_connection { block.call(i) }
-        end
-      end
-    end
-    sleep 0.3 # let every claimer reach the barrier
-    write.close
-    results = workers.map { |w| processes ? Process.wait2(w).last.exitstatus : w.value }
-    read.close
-    results
-  end
 
   describe "one session, 50 claimers" do
     let!(:session) { AgentSession.create!(user: user, prompt: "go") }

@@ -2,11 +2,13 @@
 
 require_relative "../rails_helper"
 require_relative "support/agent_config"
+require_relative "support/race"
 
 # RecoveryJob takes over running sessions whose worker stopped heartbeating: one conditional UPDATE each, whoever
 # runs it and however many at once. On the dummy's database (SQLite, or PostgreSQL under AGENT_SDK_DB=postgresql),
 # committing for real: the recoverers and the dead workers are other threads and processes.
 RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
+  include RaceHelpers
   include AgentConfigHelpers
   include ActiveSupport::Testing::TimeHelpers
 
@@ -18,35 +20,6 @@ RSpec.describe RubyLLM::AgentSDK::ActiveJob::RecoveryJob, :rails, :commits do
     session = AgentSession.create!(user: user, prompt: "go", **attributes)
     expect(AgentSession.claim(session.id, token: token, now: Time.current - age)).to eq(:claimed)
     session.reload
-  end
-
-  # Starts `count` recoverers (threads or forked processes) that wait at a barrier, then call the block at once
-  # (as spec/rails/claim_spec.rb's race). A process's block returns a small Integer: its exit status.
-  def race(count, processes: false, &block)
-    read, write = IO.pipe
-    ActiveRecord::Base.connection_handler.connection_pool_list(:all).each(&:disconnect!) if processes
-    workers = Array.new(count) do |i|
-      if processes
-        fork do
-          write.close
-          read.read(1)
-          exit!(block.call(i))
-        rescue StandardError => e
-          warn("recoverer #{i}: #{e.class}: #{e.message}")
-          exit!(255)
-        end
-      else
-        Thread.new do
-          read.dup.read(1)
-          AgentSession.connection_pool.with_connection { block.call(i) }
-        end
-      end
-    end
-    sleep 0.3
-    write.close
-    results = workers.map { |w| processes ? Process.wait2(w).last.exitstatus : w.value }
-    read.close
-    results
   end
 
   it "takes over a session whose heartbeat is older than recovery_after, and leaves a fresh one alone" do
