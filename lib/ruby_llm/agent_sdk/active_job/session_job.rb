@@ -143,8 +143,7 @@ module RubyLLM
             raise missing
           end
           ActiveRecord::Approvals.record(session, error)
-          session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", result: nil,
-                                                                          cancel_requested_at: nil })
+          session.class.release(session.id, token: token, attributes: { status: "awaiting_approval", result: nil })
           session.reload
           broadcaster.status
           broadcaster.approvals(session.pending_approvals)
@@ -241,7 +240,7 @@ module RubyLLM
 
         def finish(session, token, result, broadcaster, recorder)
           attributes = final_attributes(result, recorder)
-          session.class.release(session.id, token: token, attributes: attributes.merge(cancel_requested_at: nil))
+          session.class.release(session.id, token: token, attributes: attributes)
           session.reload
           broadcaster.status
           return unless attributes[:status] == "failed" && transient?(result) && !@agent_no_retry
@@ -277,7 +276,7 @@ module RubyLLM
           reason = error.is_a?(StandardError) ? error.class.name : "interrupted"
           text = "#{error.class}: #{error.message}"
           message = (recorder ? recorder.redact(text) : Redaction.text(text))[0, 4000]
-          attributes = { status: "failed", failure_reason: reason, error_message: message, cancel_requested_at: nil }
+          attributes = { status: "failed", failure_reason: reason, error_message: message }
           return unless session.class.release(session.id, token: token, attributes: attributes)
 
           session.reload

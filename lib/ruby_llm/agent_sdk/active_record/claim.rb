@@ -39,9 +39,10 @@ module RubyLLM
         end
 
         # Gives the session back with its final attributes; false when the claim was no longer this token's.
+        # The cancel flag goes with the claim: whatever ended the run, a later run does not start cancelled.
         def release(id, token:, attributes:, now: Time.current)
-          unscoped.where(id: id, claimed_by: token)
-                  .update_all(attributes.merge(claimed_by: nil, claimed_at: nil, finished_at: now, updated_at: now)) == 1
+          released = { claimed_by: nil, claimed_at: nil, cancel_requested_at: nil, finished_at: now, updated_at: now }
+          unscoped.where(id: id, claimed_by: token).update_all(attributes.merge(released)) == 1
         end
 
         # Renews the claim's heartbeat; false when it is no longer this token's (the worker must stop).
