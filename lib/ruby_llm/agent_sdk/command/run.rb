@@ -116,7 +116,7 @@ module RubyLLM
 
           errors = Array(result["errors"]).map(&:to_s).reject(&:empty?)
           detail = errors.empty? ? result.content.to_s : errors.join("; ")
-          @err.puts("agent-sdk: the run failed (#{result.subtype}#{", is_error" if result.is_error}): #{detail}".rstrip)
+          @err.puts("agent-sdk: the run failed (#{result.subtype}#{", is_error" if result.subtype == "success"}): #{detail}".rstrip)
           1
         end
 

@@ -66,7 +66,7 @@ module RubyLLM
           input = usages.sum { |u| u.values_at("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens").sum(&:to_i) }
           output = usages.sum { |u| u["output_tokens"].to_i }
           turns = @result_turns || @turns.size
-          cost = @cost ? format("$%.4f%s", @cost, @result_turns ? "" : " (est.)") : "$?"
+          cost = @cost ? format("$%.6f%s", @cost, @result_turns ? "" : " (est.)") : "$?"
           "turn #{turns} · #{Transcript.delimit(input)} in / #{Transcript.delimit(output)} out tokens · #{cost} · " \
             "#{format("%.1f", now - @started)} s"
         end
