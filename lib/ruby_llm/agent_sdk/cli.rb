@@ -3,6 +3,7 @@
 require "json"
 require "io/wait"
 require "securerandom"
+require_relative "cli/arguments"
 
 module RubyLLM
   module AgentSDK
@@ -134,32 +135,9 @@ module RubyLLM
 
       def pid = @child&.pid
 
+      # The argv this CLI is started with (CLI::Arguments).
       def build_argv
-        o = options
-        argv = [self.class.find(o.cli_path), "--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
-                "--system-prompt=#{o.system_prompt}"]
-        argv << "--append-system-prompt=#{o.append_system_prompt}" if o.append_system_prompt
-        allowed = o.allowed_tools + (@mcp_server ? @mcp_server.cli_tool_names : [])
-        argv << "--allowedTools=#{allowed.join(",")}" unless allowed.empty?
-        if @mcp_server
-          argv << "--mcp-config=#{JSON.generate("mcpServers" => { @mcp_server.name => @mcp_server.mcp_config })}"
-        end
-        argv << "--disallowedTools=#{o.disallowed_tools.join(",")}" unless o.disallowed_tools.empty?
-        argv << "--max-turns=#{o.max_turns}" if o.max_turns
-        argv << "--max-budget-usd=#{o.max_budget_usd.to_f}" if o.max_budget_usd
-        argv << "--model=#{o.model}" if o.model
-        argv << "--fallback-model=#{o.fallback_model}" if o.fallback_model
-        argv << "--permission-mode=#{o.cli_permission_mode}" if o.permission_mode
-        argv.push("--permission-prompt-tool", "stdio") if o.can_use_tool
-        argv << "--resume=#{o.resume}" if o.resume
-        argv << "--session-id=#{o.session_id}" if o.session_id
-        argv << "--fork-session" if o.fork_session
-        argv << "--continue" if o.continue_conversation
-        o.add_dirs.each { |dir| argv << "--add-dir=#{dir}" }
-        argv << "--settings=#{o.settings}" if o.settings
-        argv << "--include-partial-messages" if o.include_partial_messages
-        o.extra_args.each { |flag, value| argv << (value.nil? ? "--#{flag}" : "--#{flag}=#{value}") }
-        argv
+        Arguments.build(options, @mcp_server)
       end
 
       private
