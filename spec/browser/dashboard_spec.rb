@@ -24,6 +24,7 @@ RSpec.describe "the dashboard", :browser do
     expect(browser_page.text("#agent_total_cost")).to eq(format("$%.4f", today))
     expect(browser_page.evaluate("document.querySelector('svg#agent_cost_plot').getBoundingClientRect().height")).to be > 0
     expect(Integer(browser_page.text("#agent_finished_runs"))).to be >= 1
+    browser_page.screenshot("dashboard-overview")
 
     browser_page.click("#agent_nav_runs")
     row = browser_page.wait_until("the run in the list") { browser_page.ferrum.at_css("a[href$='/agents/sessions/#{id}']") }
