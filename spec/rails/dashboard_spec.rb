@@ -272,6 +272,14 @@ RSpec.describe "the dashboard", :rails, type: :request do
     end
   end
 
+  it "eager loads, as production does (Zeitwerk names its files RubyLLM::AgentSDK::Dashboard::…)" do
+    %w[controllers helpers].each do |dir|
+      Rails.autoloaders.main.eager_load_dir(RubyLLM::AgentSDK::Dashboard::Engine.root.join("app", dir).to_s)
+    end
+    expect(RubyLLM::AgentSDK::Dashboard::PlotHelper).to be_a(Module)
+    expect(RubyLLM::AgentSDK::Dashboard::ApprovalsController.superclass).to eq(RubyLLM::AgentSDK::Dashboard::ApplicationController)
+  end
+
   describe "the Recorder's tool_errors (what the tool error rate counts)" do
     it "names the tools whose tool_result blocks are errors" do
       session = AgentSession.create!(prompt: "hi")
