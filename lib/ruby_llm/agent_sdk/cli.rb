@@ -134,6 +134,9 @@ module RubyLLM
 
       def pid = @child&.pid
 
+      # True while the process runs and its output is open (a prewarmed CLI that crashed while idle is not).
+      def alive? = !@child.nil? && @child.owned? && !@child.exited? && !@eof
+
       def build_argv
         o = options
         argv = [self.class.find(o.cli_path), "--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
