@@ -12,6 +12,8 @@ module RubyLLM
     #
     # - One process, one caller: a CLI handed out is never handed out again (the query stops it when it ends).
     # - A query that finds none ready starts its own CLI (a cold query); it never waits for another caller's.
+    # - The replacement starts `refill_delay` seconds (1.0) after the checkout: a CLI's start takes ~2 s of CPU, and
+    #   started at once it would compete with the query it replaces for the first, latency-bound part of its run.
     # - Lazy and fork-safe: nothing starts until the first query (or #prewarm) in the process that uses the pool. A
     #   pool inherited over fork (Puma, Sidekiq, Solid Queue workers) notices the new pid, forgets the parent's
     #   processes (it only drops its copies of their pipes: it never signals or reaps them) and starts its own.
@@ -58,11 +60,13 @@ module RubyLLM
         end
       end
 
-      attr_reader :name, :size, :max_idle, :max_rss_mb, :check_interval
+      attr_reader :name, :size, :max_idle, :max_rss_mb, :check_interval, :refill_delay
 
-      def initialize(name = nil, size: 2, max_idle: 600, max_rss_mb: nil, check_interval: 5, **options)
+      def initialize(name = nil, size: 2, max_idle: 600, max_rss_mb: nil, check_interval: 5, refill_delay: 1.0, **options)
         @name = name&.to_sym
         @size = positive(:size, size, Integer)
+        @refill_delay = refill_delay.zero? ? 0 : positive(:refill_delay, refill_delay, Numeric) if refill_delay.is_a?(Numeric)
+        @refill_delay or raise ArgumentError, "invalid value for refill_delay: #{refill_delay.inspect} (expected a Numeric >= 0)"
         @max_idle = max_idle && positive(:max_idle, max_idle, Numeric)
         @max_rss_mb = max_rss_mb && positive(:max_rss_mb, max_rss_mb, Numeric)
         @check_interval = positive(:check_interval, check_interval, Numeric)
@@ -122,6 +126,7 @@ module RubyLLM
             state.discard << entry.cli
           end
           state.misses += 1 unless cli
+          state.refill_at = monotonic + refill_delay if state.refill_at <= monotonic
           state.cv.broadcast
         end
         ensure_worker(state)
@@ -133,6 +138,7 @@ module RubyLLM
         state = current
         state.mutex.synchronize do
           state.dormant = false
+          state.refill_at = 0.0
           state.cv.broadcast
         end
         ensure_worker(state)
@@ -208,7 +214,7 @@ module RubyLLM
 
       Entry = Struct.new(:cli, :ready_at)
       State = Struct.new(:pid, :mutex, :cv, :ready, :discard, :starting, :worker, :closed, :dormant, :failures,
-                         :next_start_at, :failures_total, :started, :misses, :replaced, keyword_init: true)
+                         :next_start_at, :refill_at, :failures_total, :started, :misses, :replaced, keyword_init: true)
 
       def label = name ? name.inspect : "(unnamed)"
 
@@ -227,7 +233,7 @@ module RubyLLM
 
         forget(state) if state
         @state = State.new(pid: Process.pid, mutex: Mutex.new, cv: ConditionVariable.new, ready: [], discard: [],
-                           starting: [], closed: false, dormant: false, failures: 0, next_start_at: 0.0,
+                           starting: [], closed: false, dormant: false, failures: 0, next_start_at: 0.0, refill_at: 0.0,
                            failures_total: 0, started: 0,
                            misses: 0, replaced: { exited: 0, idle: 0, rss: 0 })
       end
@@ -272,7 +278,7 @@ module RubyLLM
         state.mutex.synchronize do
           return check_interval if state.dormant || state.ready.size + state.starting.size >= size
 
-          left = state.next_start_at - monotonic
+          left = [state.next_start_at, state.refill_at].max - monotonic
           left.positive? ? left : nil
         end
       end
