@@ -3,6 +3,7 @@
 require "json"
 require "io/wait"
 require "securerandom"
+require_relative "cli/arguments"
 
 module RubyLLM
   module AgentSDK
@@ -17,20 +18,22 @@ module RubyLLM
       SECRET_ENV = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.freeze
 
       class << self
-        # The path of the `claude` executable: cli_path, then PATH, the project-local npm install, common places.
+        # The path of the `claude` executable: cli_path, then `agent-sdk install-cli`'s, PATH, the project-local npm
+        # install, common places. Warns once per path when its version is outside CLIInstall::TESTED_VERSIONS.
         def find(cli_path = nil)
           if cli_path
-            return cli_path if executable?(cli_path)
+            return CLIInstall.check(cli_path, run: false) if executable?(cli_path)
 
             raise CLINotFoundError, "Claude Code CLI not found at #{cli_path} (cli_path:). " + CLINotFoundError.new.message
           end
-          candidates.find { |path| executable?(path) } || raise(CLINotFoundError)
+          CLIInstall.check(candidates.find { |path| executable?(path) } || raise(CLINotFoundError))
         end
 
         def candidates
           home = Dir.home rescue nil # rubocop:disable Style/RescueModifier -- HOME may be unset in daemons
           path_dirs = ENV.fetch("PATH", "").split(File::PATH_SEPARATOR)
           [
+            *CLIInstall.executable,
             *path_dirs.map { |dir| File.join(dir, "claude") },
             File.join(Dir.pwd, "node_modules/.bin/claude"),
             File.expand_path("../../../vendor/cli/node_modules/.bin/claude", __dir__),
@@ -137,32 +140,9 @@ module RubyLLM
       # True while the process runs and its output is open (a prewarmed CLI that crashed while idle is not).
       def alive? = !@child.nil? && @child.owned? && !@child.exited? && !@eof
 
+      # The argv this CLI is started with (CLI::Arguments).
       def build_argv
-        o = options
-        argv = [self.class.find(o.cli_path), "--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
-                "--system-prompt=#{o.system_prompt}"]
-        argv << "--append-system-prompt=#{o.append_system_prompt}" if o.append_system_prompt
-        allowed = o.allowed_tools + (@mcp_server ? @mcp_server.cli_tool_names : [])
-        argv << "--allowedTools=#{allowed.join(",")}" unless allowed.empty?
-        if @mcp_server
-          argv << "--mcp-config=#{JSON.generate("mcpServers" => { @mcp_server.name => @mcp_server.mcp_config })}"
-        end
-        argv << "--disallowedTools=#{o.disallowed_tools.join(",")}" unless o.disallowed_tools.empty?
-        argv << "--max-turns=#{o.max_turns}" if o.max_turns
-        argv << "--max-budget-usd=#{o.max_budget_usd.to_f}" if o.max_budget_usd
-        argv << "--model=#{o.model}" if o.model
-        argv << "--fallback-model=#{o.fallback_model}" if o.fallback_model
-        argv << "--permission-mode=#{o.cli_permission_mode}" if o.permission_mode
-        argv.push("--permission-prompt-tool", "stdio") if o.can_use_tool
-        argv << "--resume=#{o.resume}" if o.resume
-        argv << "--session-id=#{o.session_id}" if o.session_id
-        argv << "--fork-session" if o.fork_session
-        argv << "--continue" if o.continue_conversation
-        o.add_dirs.each { |dir| argv << "--add-dir=#{dir}" }
-        argv << "--settings=#{o.settings}" if o.settings
-        argv << "--include-partial-messages" if o.include_partial_messages
-        o.extra_args.each { |flag, value| argv << (value.nil? ? "--#{flag}" : "--#{flag}=#{value}") }
-        argv
+        Arguments.build(options, @mcp_server)
       end
 
       private
