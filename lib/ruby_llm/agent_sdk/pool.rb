@@ -65,8 +65,7 @@ module RubyLLM
       def initialize(name = nil, size: 2, max_idle: 600, max_rss_mb: nil, check_interval: 5, refill_delay: 1.0, **options)
         @name = name&.to_sym
         @size = positive(:size, size, Integer)
-        @refill_delay = refill_delay.zero? ? 0 : positive(:refill_delay, refill_delay, Numeric) if refill_delay.is_a?(Numeric)
-        @refill_delay or raise ArgumentError, "invalid value for refill_delay: #{refill_delay.inspect} (expected a Numeric >= 0)"
+        @refill_delay = refill_delay.is_a?(Numeric) && refill_delay.zero? ? 0 : positive(:refill_delay, refill_delay, Numeric)
         @max_idle = max_idle && positive(:max_idle, max_idle, Numeric)
         @max_rss_mb = max_rss_mb && positive(:max_rss_mb, max_rss_mb, Numeric)
         @check_interval = positive(:check_interval, check_interval, Numeric)
@@ -78,7 +77,6 @@ module RubyLLM
         @given = options.merge(transport: :cli)
         build_options # ArgumentError now, for a bad option, not at the first query
         @options = nil
-        @pid = nil
         self.class.register(self)
       end
 
@@ -221,7 +219,7 @@ module RubyLLM
       def build_options = Options.build(**@given)
 
       def positive(key, value, type)
-        return value if value.is_a?(type) && value.positive? && (!value.is_a?(Float) || value.finite?)
+        return value if value.is_a?(type) && value.real? && value.positive? && value.finite?
 
         raise ArgumentError, "invalid value for #{key}: #{value.inspect} (expected a positive #{type})"
       end
