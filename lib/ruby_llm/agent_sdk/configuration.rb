@@ -13,7 +13,11 @@ module RubyLLM
         queue_name: :agents, max_running_per_user: 5, max_running: 50, cap_retry_wait: 10,
         message_partial: "agent_sessions/message", status_partial: "agent_sessions/status",
         heartbeat_interval: 10, delta_interval: 0.1, job_attempts: 5, retry_wait_cap: 300, recovery_after: 300,
-        max_recoveries: 2, executor: nil, logger: nil, default_pool: nil
+        max_recoveries: 2, executor: nil, logger: nil, default_pool: nil,
+        # The operations dashboard (RubyLLM::AgentSDK::Dashboard::Engine): see README "Dashboard".
+        dashboard_authorize: nil, dashboard_base_controller: "ActionController::Base",
+        dashboard_session_class: "AgentSession", dashboard_per_page: 50, dashboard_days: 30,
+        dashboard_p95_turns: 20, dashboard_p95_cost_usd: 1.0, dashboard_tool_error_rate: 0.05
       }.freeze
 
       attr_accessor(*DEFAULTS.keys)
