@@ -56,7 +56,7 @@ module RubyLLM
         end
 
         def timeout_text(timeout)
-          "the query did not finish within timeout: #{timeout} s"
+          format("the query did not finish within timeout: %<s>g s", s: timeout)
         end
 
         # nil unless the result reads as an API failure (a status, or the CLI's "API Error" text).
