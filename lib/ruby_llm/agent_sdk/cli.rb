@@ -19,7 +19,7 @@ module RubyLLM
       SECRET_ENV = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.freeze
       # After timeout: has passed and the CLI was told to stop the turn: how long its result may take before the
       # process is stopped and this side writes the error_timeout result.
-      TIMEOUT_GRACE = 2.0
+      TIMEOUT_GRACE = 5.0
       # How often a control call that waits while another thread reads looks whether it may read itself.
       ANSWER_POLL = 0.05
 
