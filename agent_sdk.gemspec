@@ -14,6 +14,7 @@ Gem::Specification.new do |spec|
   spec.files = Dir["lib/**/*.rb", "lib/generators/**/templates/*", "ext/agent_sdk/**/*.{c,h,rb}", "sig/**/*.rbs", "exe/*",
                    "README.md", "CHANGELOG.md"]
   spec.bindir = "exe"
+  spec.executables = ["agent-sdk"]
   spec.require_paths = ["lib"]
   spec.extensions = ["ext/agent_sdk/extconf.rb"]
   spec.metadata["rubygems_mfa_required"] = "true"

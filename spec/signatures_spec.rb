@@ -36,7 +36,8 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::Testing::Assertions RubyLLM::AgentSDK::Testing::Replay
               RubyLLM::AgentSDK::Testing::FakeServer::Embeddings RubyLLM::AgentSDK::EmbeddingClient
               RubyLLM::AgentSDK::EmbeddingError RubyLLM::AgentSDK::ActiveRecord::Embeddable
-              RubyLLM::AgentSDK::Tools::Retrieval].freeze
+              RubyLLM::AgentSDK::Tools::Retrieval RubyLLM::AgentSDK::CLIInstall RubyLLM::AgentSDK::Command
+              RubyLLM::AgentSDK::Command::UsageError].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }

@@ -16,6 +16,7 @@ require_relative "agent_sdk/tool_runner"
 require_relative "agent_sdk/sdk_mcp_server"
 require_relative "agent_sdk/options"
 require_relative "agent_sdk/child_process"
+require_relative "agent_sdk/cli_install"
 require_relative "agent_sdk/cli"
 require_relative "agent_sdk/api_transport"
 require_relative "agent_sdk/query"
@@ -30,6 +31,7 @@ module RubyLLM
     autoload :Broadcaster, "ruby_llm/agent_sdk/broadcaster"
     autoload :EmbeddingClient, "ruby_llm/agent_sdk/embedding_client"
     autoload :EmbeddingError, "ruby_llm/agent_sdk/embedding_client"
+    autoload :Command, "ruby_llm/agent_sdk/command" # the agent-sdk executable (exe/agent-sdk)
 
     # Ready-made tools (Retrieval needs the neighbor gem; loaded on first use).
     module Tools
