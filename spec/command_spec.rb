@@ -58,7 +58,7 @@ RSpec.describe "the agent-sdk command" do
 
   # The lines of a run of `turns` (without the init and result lines, which carry ids and times).
   def conversation(output)
-    output.lines(chomp: true).reject { |line| line.start_with?("init:", "result:", "user:") }
+    output.lines(chomp: true).reject { |line| line.start_with?("init:", "result:", "user:", "replay:") }
   end
 
   describe "run" do
@@ -115,6 +115,16 @@ RSpec.describe "the agent-sdk command" do
       help, err, status = agent_sdk("run", "--help")
       expect([err, status.exitstatus]).to eq(["", 0])
       expect(help).to include("--max-budget-usd USD", "--json", "--transport NAME")
+    end
+
+    it "stops quietly when its output is closed early (agent-sdk run … | head)" do
+      SDK::Testing::FakeServer.open(turns) do |server|
+        Open3.popen3({ "HOME" => @home }.merge(api_env(server)), *exe, "run", "hi", *api_args, chdir: @dir) do |i, o, e, thread|
+          [i, o].each(&:close)
+          expect(thread.join(deadline)).to be_truthy
+          expect([thread.value.exitstatus, e.read]).to eq([141, ""])
+        end
+      end
     end
 
     it "reads the prompt from stdin when none is given" do
@@ -191,6 +201,8 @@ RSpec.describe "the agent-sdk command" do
           expect([err, status.exitstatus]).to eq(["", 0])
           expect(replayed.lines.first).to eq("user: Which Ruby files are here?\n")
           expect(conversation(replayed)).to eq(conversation(out))
+          # the CLI writes no result line: a tally ends the replay (the cost estimated from the pricing table)
+          expect(replayed.lines.last).to eq("replay: 2 turns · 2,200 in / 50 out tokens · $0.007350 (est.)\n")
 
           json, = agent_sdk("replay", file, "--json")
           expect(json.lines.map { |line| JSON.parse(line)["sessionId"] }.uniq).to eq([session])

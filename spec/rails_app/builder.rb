@@ -2,6 +2,7 @@
 
 require "digest"
 require "fileutils"
+require "json"
 require "open3"
 require "rbconfig"
 
@@ -29,6 +30,10 @@ module AgentSDKSpec
         gem "rspec-rails"
         gem "factory_bot_rails"
       end
+
+      # The browser specs (spec/browser): broadcasts and jobs across processes, through one Redis.
+      gem "redis", ">= 4"
+      gem "sidekiq", ">= 7.2", "< 9"
     RUBY
     INSTALLED = %w[db/migrate/\d{14}_create_agent_sessions\.rb db/migrate/\d{14}_create_agent_messages\.rb
                    app/models/agent_session\.rb app/models/agent_message\.rb app/jobs/agent_job\.rb
@@ -62,13 +67,28 @@ module AgentSDKSpec
 
     # The run's app: a copy of the base app (made first when there is none for this key).
     def prepare
-      build_base unless File.exist?(File.join(base_dir, "app", ".agent_sdk_base_complete"))
+      build_base unless base_complete?
       remove_stale_runs
       FileUtils.rm_rf(dir)
       FileUtils.mkdir_p(dir)
       time("copy base app") { FileUtils.cp_r(File.join(base_dir, "app"), dir, preserve: true) }
       @app = File.join(dir, "app")
       self
+    end
+
+    # A copy of the base app at `path` that no run removes (bin/demo rails keeps its app), replacing what is there.
+    def copy_to(path)
+      build_base unless base_complete?
+      FileUtils.rm_rf(path)
+      FileUtils.mkdir_p(File.dirname(path))
+      time("copy base app") { FileUtils.cp_r(File.join(base_dir, "app"), path, preserve: true) }
+      @app = path
+      self
+    end
+
+    # Where the app of this run is (after prepare or copy_to).
+    def app_dir
+      @app
     end
 
     def generate(name = "rails g agent_sdk:install again", generator: "agent_sdk:install")
@@ -92,6 +112,16 @@ module AgentSDKSpec
       raise StepFailed, "rails g agent_sdk:scaffold did not create #{missing.join(', ')}:\n#{out}" unless missing.empty?
 
       out
+    end
+
+    # The agent_tool_executions table (rails g agent_sdk:tool_executions): runs can pause for approvals.
+    def tool_executions
+      generate("rails g agent_sdk:tool_executions", generator: "agent_sdk:tool_executions")
+    end
+
+    # What the browser's import map resolves (bin/importmap json): {"imports" => {name => asset path}}.
+    def importmap
+      JSON.parse(run!("bin/importmap json", "bin/importmap", "json"))
     end
 
     # The app's specs, and the sign-in the scaffold's before_action :authenticate_user! and current_user need (what
@@ -129,6 +159,11 @@ module AgentSDKSpec
       time("app rspec") { capture("bundle", "exec", "rspec", chdir: @app) }
     end
 
+    # A command in the app (unbundled from this checkout's Gemfile): its output; raises StepFailed unless it succeeds.
+    def command!(name, *command)
+      run!(name, *command)
+    end
+
     def read(path)
       File.read(File.join(@app, path))
     end
@@ -163,6 +198,10 @@ module AgentSDKSpec
     end
 
     private
+
+    def base_complete?
+      File.exist?(File.join(base_dir, "app", ".agent_sdk_base_complete"))
+    end
 
     def build_base
       FileUtils.mkdir_p(@root)

@@ -49,6 +49,10 @@ module RubyLLM
         err.puts("agent-sdk: #{e.message}")
         err.print("\n#{e.usage}") if e.usage
         2
+      rescue Errno::EPIPE # stdout closed early (`agent-sdk run … | head`): stop quietly, as other commands do
+        141
+      rescue Interrupt # Ctrl-C before or after a run (during one, Run cancels the query)
+        130
       rescue Error, SystemCallError => e
         err.puts("agent-sdk: #{Redaction.text(e.message)}")
         1
@@ -80,6 +84,7 @@ module RubyLLM
 end
 
 require_relative "command/transcript"
+require_relative "command/tally"
 require_relative "command/status_line"
 require_relative "command/run"
 require_relative "command/install_cli"

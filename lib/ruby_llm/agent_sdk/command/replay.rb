@@ -18,14 +18,24 @@ module RubyLLM
           return 0 unless rest
           raise UsageError.new("one FILE or SESSION_ID is needed", parser.help) unless rest.size == 1
 
-          transcript = Transcript.new(json: json)
-          each_line(rest.first) do |line|
-            transcript.lines(Query.to_message(line, Options.new(transport: :api))).each { |text| @out.puts(text) }
-          end
+          replay(rest.first, Transcript.new(json: json), json ? nil : Tally.new)
           0
         end
 
         private
+
+        # The CLI's own transcripts have no result line: a tally of the turns, tokens and (estimated) cost ends them.
+        def replay(source, transcript, tally)
+          options = Options.new(transport: :api)
+          ended = false
+          each_line(source) do |line|
+            message = Query.to_message(line, options)
+            ended ||= message.result?
+            tally&.count(message)
+            transcript.lines(message).each { |text| @out.puts(text) }
+          end
+          @out.puts("replay: #{tally.summary}") if tally && !ended && tally.turns.positive?
+        end
 
         def each_line(source, &block)
           return @stdin.each_line { |line| yield line.chomp unless line.strip.empty? } if source == "-"
