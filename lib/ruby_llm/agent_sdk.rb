@@ -21,6 +21,7 @@ require_relative "agent_sdk/cli"
 require_relative "agent_sdk/api_transport"
 require_relative "agent_sdk/query"
 require_relative "agent_sdk/client"
+require_relative "agent_sdk/pool"
 require_relative "agent_sdk/pricing"
 require_relative "agent_sdk/session_store"
 
@@ -63,9 +64,10 @@ module RubyLLM
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.
-    # Options are validated before anything starts (ArgumentError names the valid ones).
-    def self.query(prompt, **options, &block)
-      run = Query.new(prompt, Options.build(**options))
+    # Options are validated before anything starts (ArgumentError names the valid ones). pool: :name runs it on a
+    # prewarmed CLI of that pool (config.agent_sdk.pool; see Pool), with the pool's options.
+    def self.query(prompt, pool: nil, **options, &block)
+      run = pool ? Query.new(prompt, pool: pool, **options) : Query.new(prompt, Options.build(**options))
       return run.to_enum unless block
 
       run.each(&block)
