@@ -80,8 +80,8 @@ module RubyLLM
         @reader = Native::LineReader.new(options.max_buffer_size)
         @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
                                   redact: secrets)
-        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config },
-                                       timeout: options.control_timeout)
+        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config }
+                                         .merge(Arguments.initialize_fields(options)), timeout: options.control_timeout)
         self
       rescue StandardError
         close
@@ -150,7 +150,7 @@ module RubyLLM
       end
 
       def child_env
-        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(options.env)
+        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(Arguments.env(options)).merge(options.env)
       end
 
       # The keys the CLI gets (inherited or from env:), so that its stderr never carries them into an error or a log.
