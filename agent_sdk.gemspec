@@ -11,9 +11,10 @@ Gem::Specification.new do |spec|
                      "loop in C against the Anthropic Messages API, with one message stream for both."
   spec.license = "MIT"
   spec.required_ruby_version = ">= 3.1"
-  spec.files = Dir["lib/**/*.rb", "lib/generators/**/templates/*", "ext/agent_sdk/**/*.{c,h,rb}", "sig/**/*.rbs", "exe/*",
-                   "README.md", "CHANGELOG.md"]
+  spec.files = Dir["lib/**/*.rb", "lib/generators/**/templates/*", "lib/ruby_llm/agent_sdk/dashboard/app/views/**/*.erb",
+                   "ext/agent_sdk/**/*.{c,h,rb}", "sig/**/*.rbs", "exe/*", "README.md", "CHANGELOG.md"]
   spec.bindir = "exe"
+  spec.executables = ["agent-sdk"]
   spec.require_paths = ["lib"]
   spec.extensions = ["ext/agent_sdk/extconf.rb"]
   spec.metadata["rubygems_mfa_required"] = "true"

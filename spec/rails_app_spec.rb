@@ -3,8 +3,9 @@
 require_relative "rails_app/builder"
 
 # A real app: `rails new` (gems from the registry, the base app cached in tmp/rails_app), this checkout by path,
-# `rails g agent_sdk:install`, db:migrate, then the app's own rspec: seed 000's AgentJob spec verbatim and a job spec
-# that runs the real claude CLI against the fake Messages API server (spec/rails_app/*.txt are those files).
+# `rails g agent_sdk:install`, `rails g agent_sdk:scaffold`, db:migrate, then the app's own rspec: seed 000's AgentJob
+# spec verbatim, a job spec that runs the real claude CLI against the fake Messages API server, and request specs of
+# the scaffold's pages and API (spec/rails_app/*.txt are those files).
 RSpec.describe "a Rails app made with rails new", :rails_app do
   app = nil
   output = nil
@@ -16,6 +17,7 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
 
     app = AgentSDKSpec::RailsApp.new.prepare
     @install_output = app.install
+    @scaffold_output = app.scaffold
     app.add_specs
     app.migrate
     output, status = app.rspec
@@ -50,15 +52,30 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
     expect(app.glob("db/migrate/*_create_agent_*.rb").sort).to eq(migrations)
   end
 
-  it "passes the app's rspec: seed 000's AgentJob spec verbatim and the real-CLI job spec" do
+  it "scaffolds: the pages, the Stimulus controller picked up by the importmap, the API, routes and the user's association" do
+    expect(@scaffold_output).to include("before_action :authenticate_user!", "generate_token_for(:agent_api)")
+    expect(@scaffold_output).not_to match(/^\s*(conflict|skip)\s/)
+    expect(app.read("app/controllers/agent_sessions_controller.rb"))
+      .to include("before_action :authenticate_user!", "current_user.agent_sessions")
+    expect(app.read("app/javascript/controllers/index.js")).to include("eagerLoadControllersFrom") # no line added
+    expect(app.read("app/javascript/controllers/index.js")).not_to include("agent_session_controller")
+    expect(app.read("config/routes.rb").scan("resources :agent_sessions").size).to eq(1)
+    expect(app.read("app/models/user.rb")).to include("has_many :agent_sessions, dependent: :destroy",
+                                                      "generates_token_for :agent_api")
+    again = app.generate("rails g agent_sdk:scaffold again", generator: "agent_sdk:scaffold")
+    expect(again.scan(/^\s*identical\s/).size).to eq(13), again
+    expect(again).not_to match(/^\s*(create|force|conflict|insert|route)\s/)
+  end
+
+  it "passes the app's rspec: seed 000's AgentJob spec verbatim, the real-CLI job spec, the scaffold's request specs" do
     expect(app.read("spec/jobs/agent_job_spec.rb"))
       .to eq(File.read(File.join(AgentSDKSpec::RailsApp::FILES, "seed_000_agent_job_spec.rb.txt")))
     expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus} (the app is kept in #{app.dir}):\n#{output}"
     cli = ENV["CLAUDE_CLI"] || File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "vendor/cli/node_modules/.bin/claude")
     if File.executable?(cli) || ENV["AGENT_SDK_REQUIRE_CLI"]
-      expect(output).to match(/^2 examples, 0 failures$/), output
+      expect(output).to match(/^16 examples, 0 failures$/), output
     else
-      expect(output).to match(/^2 examples, 0 failures, 1 pending$/), output
+      expect(output).to match(/^16 examples, 0 failures, 1 pending$/), output
     end
   end
 end

@@ -15,7 +15,7 @@ RSpec.describe "RBS signatures" do
   PUBLIC = %w[RubyLLM::AgentSDK::Message RubyLLM::AgentSDK::Client RubyLLM::AgentSDK::Hooks::Result
               RubyLLM::AgentSDK::Hooks::Context RubyLLM::AgentSDK::Permissions::Result RubyLLM::AgentSDK::ProcessError
               RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::Testing::FakeServer RubyLLM::AgentSDK::Tool
-              RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
+              RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::Pool RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
               RubyLLM::AgentSDK::ToolRunner RubyLLM::AgentSDK::SdkMcpServer
               RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction RubyLLM::AgentSDK::Configuration RubyLLM::AgentSDK::Instrumentation
               RubyLLM::AgentSDK::Broadcaster RubyLLM::AgentSDK::ActiveRecord::Recorder
@@ -36,7 +36,8 @@ RSpec.describe "RBS signatures" do
               RubyLLM::AgentSDK::Testing::Assertions RubyLLM::AgentSDK::Testing::Replay
               RubyLLM::AgentSDK::Testing::FakeServer::Embeddings RubyLLM::AgentSDK::EmbeddingClient
               RubyLLM::AgentSDK::EmbeddingError RubyLLM::AgentSDK::ActiveRecord::Embeddable
-              RubyLLM::AgentSDK::Tools::Retrieval].freeze
+              RubyLLM::AgentSDK::Tools::Retrieval RubyLLM::AgentSDK::CLIInstall RubyLLM::AgentSDK::Command
+              RubyLLM::AgentSDK::Command::UsageError].freeze
 
   it "validates" do
     env.class_decls.each_key { |name| builder.build_instance(name) if name.to_s.start_with?("::RubyLLM") }

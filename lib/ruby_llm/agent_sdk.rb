@@ -16,10 +16,12 @@ require_relative "agent_sdk/tool_runner"
 require_relative "agent_sdk/sdk_mcp_server"
 require_relative "agent_sdk/options"
 require_relative "agent_sdk/child_process"
+require_relative "agent_sdk/cli_install"
 require_relative "agent_sdk/cli"
 require_relative "agent_sdk/api_transport"
 require_relative "agent_sdk/query"
 require_relative "agent_sdk/client"
+require_relative "agent_sdk/pool"
 require_relative "agent_sdk/pricing"
 require_relative "agent_sdk/session_store"
 
@@ -30,6 +32,7 @@ module RubyLLM
     autoload :Broadcaster, "ruby_llm/agent_sdk/broadcaster"
     autoload :EmbeddingClient, "ruby_llm/agent_sdk/embedding_client"
     autoload :EmbeddingError, "ruby_llm/agent_sdk/embedding_client"
+    autoload :Command, "ruby_llm/agent_sdk/command" # the agent-sdk executable (exe/agent-sdk)
 
     # Ready-made tools (Retrieval needs the neighbor gem; loaded on first use).
     module Tools
@@ -61,9 +64,10 @@ module RubyLLM
     end
 
     # Runs one agent query and yields each Message as it streams. Without a block, returns an Enumerator.
-    # Options are validated before anything starts (ArgumentError names the valid ones).
-    def self.query(prompt, **options, &block)
-      run = Query.new(prompt, Options.build(**options))
+    # Options are validated before anything starts (ArgumentError names the valid ones). pool: :name runs it on a
+    # prewarmed CLI of that pool (config.agent_sdk.pool; see Pool), with the pool's options.
+    def self.query(prompt, pool: nil, **options, &block)
+      run = pool ? Query.new(prompt, pool: pool, **options) : Query.new(prompt, Options.build(**options))
       return run.to_enum unless block
 
       run.each(&block)

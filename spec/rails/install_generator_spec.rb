@@ -5,6 +5,7 @@ require "active_record"
 require "rails"
 require "generators/agent_sdk/install/install_generator"
 require "generators/agent_sdk/tool_executions/tool_executions_generator"
+require "generators/agent_sdk/dashboard/dashboard_generator"
 
 RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
   let(:app) { Dir.mktmpdir("agent_sdk_install") }
@@ -140,7 +141,9 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
       expect(column(connection, :agent_messages, :tool_calls).default).to eq("[]")
       expect(%i[position message_type agent_session_id].map { |n| column(connection, :agent_messages, n).null }).to eq([false] * 3)
       expect(indexes(connection, :agent_sessions)).to eq(
-        ["claude_session_id"] => false, %w[status heartbeat_at] => false, %w[user_id status] => false, ["created_at"] => false
+        ["claude_session_id"] => false, %w[status heartbeat_at] => false, %w[user_id status] => false, ["created_at"] => false,
+        %w[status created_at] => false, %w[model_id created_at] => false, %w[transport created_at] => false,
+        %w[user_id created_at] => false
       )
       expect(indexes(connection, :agent_messages)).to eq(
         %w[agent_session_id position] => true, ["uuid"] => false, %w[agent_session_id message_type] => false
@@ -259,7 +262,9 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
       expect(read("app/models/agent_session.rb")).not_to match(/belongs_to|agent_owner/)
       connection = run_migrations(owner_table: nil)
       expect(connection.columns(:agent_sessions).map(&:name)).to match_array(SESSION_COLUMNS - ["user_id"])
-      expect(indexes(connection, :agent_sessions).keys).to match_array([["claude_session_id"], %w[status heartbeat_at], ["created_at"]])
+      expect(indexes(connection, :agent_sessions).keys)
+        .to match_array([["claude_session_id"], %w[status heartbeat_at], ["created_at"], %w[status created_at],
+                         %w[model_id created_at], %w[transport created_at]])
       expect(connection.foreign_keys(:agent_sessions)).to eq([])
     end
 
@@ -309,6 +314,42 @@ RSpec.describe RubyLLM::AgentSDK::Generators::InstallGenerator do
       expect(run.call).to match(%r{identical\s+db/migrate/\d+_create_agent_tool_executions\.rb})
       expect(migrations.size).to eq(3)
       expect(Rails::Generators.find_by_namespace("agent_sdk:tool_executions")).to eq(tool_executions)
+    end
+  end
+
+  describe "agent_sdk:dashboard (an app installed before the dashboard)" do
+    before do
+      skeleton
+      File.write(File.join(app, "config/routes.rb"), "Rails.application.routes.draw do\n  root \"home#show\"\nend\n")
+    end
+
+    let(:dashboard) { RubyLLM::AgentSDK::Generators::DashboardGenerator }
+
+    def generate_dashboard(*args) = capture_stdout { dashboard.start(args, destination_root: app) }
+
+    it "adds the dashboard's indexes in a migration and mounts the engine, once" do
+      generate
+      old = migration("create_agent_sessions").gsub(/^.*add_index :agent_sessions, \[:(status|model_id|transport|user_id), :created_at\]\n/, "")
+      File.write(Dir.glob(File.join(app, "db/migrate/*_create_agent_sessions.rb")).fetch(0), old)
+      expect(generate_dashboard).to match(%r{create\s+db/migrate/\d+_add_agent_dashboard_indexes\.rb}).and include("dashboard_authorize")
+      before = snapshot
+      expect(generate_dashboard).to match(%r{identical\s+db/migrate/\d+_add_agent_dashboard_indexes\.rb})
+      expect(snapshot).to eq(before)
+      expect(read("config/routes.rb").scan('mount RubyLLM::AgentSDK::Dashboard::Engine, at: "/agents"').size).to eq(1)
+      expect(migrations.size).to eq(3)
+      connection = run_migrations
+      expect(indexes(connection, :agent_sessions)).to include(
+        %w[status created_at] => false, %w[model_id created_at] => false, %w[transport created_at] => false,
+        %w[user_id created_at] => false, ["created_at"] => false
+      )
+      expect(Rails::Generators.find_by_namespace("agent_sdk:dashboard")).to eq(dashboard)
+    end
+
+    it "runs on an app whose install has the indexes already, and mounts where --path says" do
+      generate
+      generate_dashboard("--path=/ops/agents")
+      expect(read("config/routes.rb")).to include('mount RubyLLM::AgentSDK::Dashboard::Engine, at: "/ops/agents"')
+      expect { run_migrations }.not_to raise_error
     end
   end
 

@@ -29,11 +29,20 @@ module AgentSDKSpec
         gem "rspec-rails"
         gem "factory_bot_rails"
       end
+
+      # The browser specs (spec/browser): broadcasts and jobs across processes, through one Redis.
+      gem "redis", ">= 4"
+      gem "sidekiq", ">= 7.2", "< 9"
     RUBY
     INSTALLED = %w[db/migrate/\d{14}_create_agent_sessions\.rb db/migrate/\d{14}_create_agent_messages\.rb
                    app/models/agent_session\.rb app/models/agent_message\.rb app/jobs/agent_job\.rb
                    config/initializers/agent_sdk\.rb app/views/agent_sessions/_message\.html\.erb
                    app/views/agent_sessions/_status\.html\.erb].freeze
+    SCAFFOLDED = %w[app/controllers/agent_sessions_controller\.rb app/helpers/agent_sessions_helper\.rb
+                    app/views/agent_sessions/index\.html\.erb app/views/agent_sessions/show\.html\.erb
+                    app/views/agent_sessions/create\.turbo_stream\.erb
+                    app/javascript/controllers/agent_session_controller\.js
+                    app/controllers/api/v1/agents_controller\.rb].freeze
 
     class StepFailed < StandardError; end
 
@@ -57,7 +66,7 @@ module AgentSDKSpec
 
     # The run's app: a copy of the base app (made first when there is none for this key).
     def prepare
-      build_base unless File.exist?(File.join(base_dir, "app", ".agent_sdk_base_complete"))
+      build_base unless base_complete?
       remove_stale_runs
       FileUtils.rm_rf(dir)
       FileUtils.mkdir_p(dir)
@@ -66,8 +75,23 @@ module AgentSDKSpec
       self
     end
 
-    def generate(name = "rails g agent_sdk:install again")
-      run!(name, "bin/rails", "generate", "agent_sdk:install")
+    # A copy of the base app at `path` that no run removes (bin/demo rails keeps its app), replacing what is there.
+    def copy_to(path)
+      build_base unless base_complete?
+      FileUtils.rm_rf(path)
+      FileUtils.mkdir_p(File.dirname(path))
+      time("copy base app") { FileUtils.cp_r(File.join(base_dir, "app"), path, preserve: true) }
+      @app = path
+      self
+    end
+
+    # Where the app of this run is (after prepare or copy_to).
+    def app_dir
+      @app
+    end
+
+    def generate(name = "rails g agent_sdk:install again", generator: "agent_sdk:install")
+      run!(name, "bin/rails", "generate", generator)
     end
 
     def install
@@ -80,7 +104,27 @@ module AgentSDKSpec
       out
     end
 
+    # rails g agent_sdk:scaffold (after install): the pages, the Stimulus controller, the API, their routes.
+    def scaffold
+      out = generate("rails g agent_sdk:scaffold", generator: "agent_sdk:scaffold")
+      missing = SCAFFOLDED.reject { |path| out.match?(/^\s*create\s+#{path}$/) }
+      raise StepFailed, "rails g agent_sdk:scaffold did not create #{missing.join(', ')}:\n#{out}" unless missing.empty?
+
+      out
+    end
+
+    # The app's specs, and the sign-in the scaffold's before_action :authenticate_user! and current_user need (what
+    # Devise would give a real app): the SignedIn concern in ApplicationController, POST /sign_in.
     def add_specs
+      FileUtils.cp(File.join(FILES, "signed_in.rb.txt"), File.join(@app, "app/controllers/concerns/signed_in.rb"))
+      FileUtils.cp(File.join(FILES, "sign_ins_controller.rb.txt"), File.join(@app, "app/controllers/sign_ins_controller.rb"))
+      edit("app/controllers/application_controller.rb", /^class ApplicationController < ActionController::Base\n/,
+           "\\0  include SignedIn\n")
+      edit("config/routes.rb", /^Rails\.application\.routes\.draw do\n/,
+           "\\0  resource :sign_in, only: :create # the test app's sign-in (SignedIn)\n")
+      FileUtils.mkdir_p(File.join(@app, "spec/requests/api/v1"))
+      FileUtils.cp(File.join(FILES, "agent_sessions_request_spec.rb.txt"), File.join(@app, "spec/requests/agent_sessions_spec.rb"))
+      FileUtils.cp(File.join(FILES, "api_agents_request_spec.rb.txt"), File.join(@app, "spec/requests/api/v1/agents_spec.rb"))
       write("spec/factories/agent_sessions.rb", <<~RUBY)
         FactoryBot.define do
           factory :agent_session do
@@ -104,6 +148,11 @@ module AgentSDKSpec
       time("app rspec") { capture("bundle", "exec", "rspec", chdir: @app) }
     end
 
+    # A command in the app (unbundled from this checkout's Gemfile): its output; raises StepFailed unless it succeeds.
+    def command!(name, *command)
+      run!(name, *command)
+    end
+
     def read(path)
       File.read(File.join(@app, path))
     end
@@ -114,6 +163,13 @@ module AgentSDKSpec
 
     def glob(pattern)
       Dir.glob(File.join(@app, pattern)).map { |path| path.delete_prefix("#{@app}/") }
+    end
+
+    def edit(path, pattern, replacement)
+      text = read(path)
+      raise StepFailed, "#{path} has no #{pattern.inspect}" unless text.match?(pattern)
+
+      write(path, text.sub(pattern, replacement))
     end
 
     def cleanup
@@ -131,6 +187,10 @@ module AgentSDKSpec
     end
 
     private
+
+    def base_complete?
+      File.exist?(File.join(base_dir, "app", ".agent_sdk_base_complete"))
+    end
 
     def build_base
       FileUtils.mkdir_p(@root)

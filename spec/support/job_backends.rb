@@ -29,15 +29,17 @@ module AgentSDKSpec
 
     class Timeout < StandardError; end
 
-    # One worker process (its own process group, so a stop reaches its children: Solid Queue forks).
+    # One worker process (its own process group, so a stop reaches its children: Solid Queue forks), in the dummy
+    # app unless `chdir:` names another (spec/browser runs a real app's server and worker with it).
     class Worker
       attr_reader :name, :pid, :log_path
 
-      def initialize(name, argv, env: {}, ready: nil)
+      def initialize(name, argv, env: {}, ready: nil, chdir: DUMMY_ROOT)
         @name = name
         @argv = argv
         @env = env
         @ready = ready
+        @chdir = chdir
         @log_path = File.join(AgentSDKSpec.artifacts_dir, "#{name}-#{self.class.next_number}.log")
       end
 
@@ -47,7 +49,7 @@ module AgentSDKSpec
 
       def start(timeout: 60)
         env = { "RAILS_ENV" => "test", "AGENT_SDK_JOB_PROCESS" => "1" }.merge(@env)
-        @pid = Process.spawn(env, *@argv, chdir: DUMMY_ROOT, out: @log_path, err: %i[child out], in: File::NULL,
+        @pid = Process.spawn(env, *@argv, chdir: @chdir, out: @log_path, err: %i[child out], in: File::NULL,
                                           pgroup: true)
         @watchdog = Cleanup.watchdog("kill -TERM -#{@pid}; sleep 5; kill -KILL -#{@pid}")
         Cleanup.register(cleanup_name) { stop }

@@ -18,20 +18,22 @@ module RubyLLM
       SECRET_ENV = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.freeze
 
       class << self
-        # The path of the `claude` executable: cli_path, then PATH, the project-local npm install, common places.
+        # The path of the `claude` executable: cli_path, then `agent-sdk install-cli`'s, PATH, the project-local npm
+        # install, common places. Warns once per path when its version is outside CLIInstall::TESTED_VERSIONS.
         def find(cli_path = nil)
           if cli_path
-            return cli_path if executable?(cli_path)
+            return CLIInstall.check(cli_path, run: false) if executable?(cli_path)
 
             raise CLINotFoundError, "Claude Code CLI not found at #{cli_path} (cli_path:). " + CLINotFoundError.new.message
           end
-          candidates.find { |path| executable?(path) } || raise(CLINotFoundError)
+          CLIInstall.check(candidates.find { |path| executable?(path) } || raise(CLINotFoundError))
         end
 
         def candidates
           home = Dir.home rescue nil # rubocop:disable Style/RescueModifier -- HOME may be unset in daemons
           path_dirs = ENV.fetch("PATH", "").split(File::PATH_SEPARATOR)
           [
+            *CLIInstall.executable,
             *path_dirs.map { |dir| File.join(dir, "claude") },
             File.join(Dir.pwd, "node_modules/.bin/claude"),
             File.expand_path("../../../vendor/cli/node_modules/.bin/claude", __dir__),
@@ -134,6 +136,9 @@ module RubyLLM
       end
 
       def pid = @child&.pid
+
+      # True while the process runs and its output is open (a prewarmed CLI that crashed while idle is not).
+      def alive? = !@child.nil? && @child.owned? && !@child.exited? && !@eof
 
       # The argv this CLI is started with (CLI::Arguments).
       def build_argv

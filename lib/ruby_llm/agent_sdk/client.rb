@@ -11,6 +11,8 @@ module RubyLLM
     #
     # #interrupt may be called from another thread while #query is reading.
     #
+    # Client.open(pool: :support) takes a prewarmed CLI (see Pool): its first query skips the CLI's start-up.
+    #
     # With transport: :api there is no process: each query continues the client's session (resume through its
     # session store), and #interrupt cancels the run in flight.
     class Client
@@ -27,13 +29,16 @@ module RubyLLM
         end
       end
 
-      def initialize(**options)
-        @options = Options.build(**options)
+      # pool: a Pool or a pool's name: the client's conversation runs on one of its prewarmed CLIs (its own from then
+      # on: it is stopped at #close), with the pool's options.
+      def initialize(pool: nil, **options)
+        pool &&= Pool.fetch(pool)
+        @options = pool ? pool.options_for(options) : Options.build(**options)
         @mutex = Mutex.new
         if api?
           @session_id = @options.resume
         else
-          @cli = CLI.new(@options)
+          @cli = pool&.checkout || CLI.new(@options)
           ObjectSpace.define_finalizer(self, CLI.finalizer(@cli))
         end
       end

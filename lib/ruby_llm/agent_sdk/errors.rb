@@ -13,8 +13,9 @@ module RubyLLM
     # The `claude` executable could not be found.
     class CLINotFoundError < Error
       def initialize(message = nil)
-        super(message || "Claude Code CLI not found. Install it with `npm install -g @anthropic-ai/claude-code` " \
-                         "(or `bin/setup` in this gem's checkout), or pass cli_path: to point at the executable.")
+        super(message || "Claude Code CLI not found. Install it with `agent-sdk install-cli` (the version this gem " \
+                         "pins) or `npm install -g @anthropic-ai/claude-code` (or `bin/setup` in this gem's " \
+                         "checkout), or pass cli_path: to point at the executable.")
       end
     end
 

@@ -8,14 +8,17 @@ module RubyLLM
     #   Thread.new { sleep 30; query.cancel }
     #   query.each { |message| … }
     class Query
-      def initialize(prompt, options = nil, **kwargs)
+      # pool: a Pool or the name of one (config.agent_sdk.pool): the run takes one of its prewarmed CLIs and so its
+      # options (given ones must match them, see Pool#options_for).
+      def initialize(prompt, options = nil, pool: nil, **kwargs)
         raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?
         raise ArgumentError, "pass options as keywords or one Options, not both" if options && !kwargs.empty?
 
-        @options = options || Options.build(**kwargs)
+        pool &&= Pool.fetch(pool)
+        @options = pool ? pooled_options(pool, options, kwargs) : (options || Options.build(**kwargs))
         @prompt = prompt
         # The test seam (nil outside tests): a stubbed transport from Testing.stubbed_transport, else the real one.
-        @transport = Testing.stubbed_transport&.open(prompt, @options) ||
+        @transport = Testing.stubbed_transport&.open(prompt, @options) || pool&.checkout ||
                      (@options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options))
       end
 
@@ -55,6 +58,17 @@ module RubyLLM
 
         subtype = e.message.match?(/utf-?8/i) ? "invalid_utf8" : "invalid_json"
         Message.parse_error(subtype, excerpt: e.line_excerpt.to_s, bytes: item.bytesize)
+      end
+
+      private
+
+      def pooled_options(pool, options, kwargs)
+        return pool.options_for(kwargs) unless options
+        differ = pool.differences(options)
+        return pool.options if differ.empty?
+
+        raise ArgumentError, "a query through pool #{pool.name.inspect} takes the pool's options; " \
+                             "#{differ.map { |k| "#{k}:" }.join(", ")} differ (run it without pool:)"
       end
     end
   end

@@ -2,4 +2,5 @@
 
 Rails.application.routes.draw do
   resources :agent_sessions, only: :show
+  mount RubyLLM::AgentSDK::Dashboard::Engine, at: "/agents"
 end

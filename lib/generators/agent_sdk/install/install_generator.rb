@@ -5,6 +5,7 @@ require "yaml"
 require "active_support/core_ext/object/blank"
 require "active_support/core_ext/string/inflections"
 require "rails/generators"
+require_relative "../file_writing"
 
 module RubyLLM
   module AgentSDK
@@ -18,6 +19,8 @@ module RubyLLM
       # differs is reported as a conflict and kept (--force overwrites it); a migration is found by its name, whatever
       # its timestamp, and never written twice.
       class InstallGenerator < ::Rails::Generators::Base
+        include FileWriting
+
         namespace "agent_sdk:install"
         source_root File.expand_path("templates", __dir__)
 
@@ -231,22 +234,6 @@ module RubyLLM
         end
 
         # -- writing --------------------------------------------------------------------------------------------
-
-        def render(source)
-          path = File.join(self.class.source_root, source)
-          ERB.new(File.read(path), trim_mode: "-").tap { |erb| erb.filename = path }.result(binding)
-        end
-
-        # Thor's create_file says identical / create / force; a file that differs is a conflict, kept unless --force.
-        def install_file(source, destination, content = render(source))
-          path = File.expand_path(destination, destination_root)
-          if File.exist?(path) && !options[:force] && File.binread(path) != content
-            say_status :conflict, "#{destination} differs from what agent_sdk:install writes: kept (--force overwrites)",
-                       :red
-            return
-          end
-          create_file destination, content
-        end
 
         def install_migration(name)
           content = render("#{name}.rb.tt")

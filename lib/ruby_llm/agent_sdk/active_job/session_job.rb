@@ -105,7 +105,7 @@ module RubyLLM
             # the :api loop stores its own prompt line; a row the app saved is the prompt already
             recorder.record_prompt(prompt) unless options.transport == :api || delivery.persisted?
             recorder.take_new_records.each { |row| broadcaster.message(row) }
-            query = Query.new(prompt, options)
+            query = agent_query(prompt, options, session)
             heartbeat ||= Heartbeat.start(session, token: token, interval: AgentSDK.config.heartbeat_interval) do |reason|
               @agent_stop ||= reason
               query.cancel
@@ -220,7 +220,9 @@ module RubyLLM
           given = {}
           given[:model] = session.model_id if session.model_id.present?
           given[:transport] = session.transport.to_sym if session.transport.present?
-          options = Options.build(**given, **build_options(session).to_h.transform_keys(&:to_sym))
+          own = build_options(session).to_h.transform_keys(&:to_sym)
+          @agent_pool = own.key?(:pool) ? own.delete(:pool) : AgentSDK.config.default_pool
+          options = Options.build(**given, **own)
           options = options.with(resume: session.claude_session_id) if resume && session.claude_session_id.present?
           if options.transport == :api
             options = options.with(session_store: ActiveRecord::SessionStore.new(session, recorder: recorder))
@@ -230,6 +232,21 @@ module RubyLLM
           end
           session.update_columns(transport: options.transport.to_s) if session.transport != options.transport.to_s
           options
+        end
+
+        # On a prewarmed CLI when build_options names a pool (pool: :name; pool: nil for none) or config.agent_sdk's
+        # default_pool does, and the run's options are the pool's: a first round, not a resume (a resumed session's
+        # CLI starts with --resume), the same model and options. Any other run starts its CLI as usual.
+        def agent_query(prompt, options, session)
+          pool = @agent_pool && options.transport == :cli && Pool.fetch(@agent_pool)
+          return Query.new(prompt, options) unless pool
+
+          differ = pool.differences(options)
+          return Query.new(prompt, options, pool: pool) if differ.empty?
+
+          AgentSDK.logger.debug { "agent_sdk: session #{session.id} runs without pool #{pool.name.inspect} " \
+                                  "(#{differ.map { |k| "#{k}:" }.join(", ")} differ from the pool's)" }
+          Query.new(prompt, options)
         end
 
         # The run's key and the secret-named env values it passes the CLI: never written to a row.

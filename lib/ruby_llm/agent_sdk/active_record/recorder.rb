@@ -44,6 +44,7 @@ module RubyLLM
           @cancel_requested = false
           @adopted = nil
           @answered = false
+          @tool_names = {} # tool_use id => tool name, of the calls this run recorded (for "tool_errors")
         end
 
         # A user row the app saved already (immediate persist, seed 003): the run's first user line — the :api loop's
@@ -174,6 +175,7 @@ module RubyLLM
           return [] if message.tool_calls.empty?
 
           calls = message.tool_calls.map { |call| { "id" => call[:id], "name" => call[:name], "input" => call[:input] } }
+          calls.each { |call| @tool_names[call["id"]] = call["name"] if call["id"] }
           json = JSON.generate(calls)
           clean = redact(json)
           clean == json ? calls : JSON.parse(clean)
@@ -181,7 +183,32 @@ module RubyLLM
 
         def metadata(message)
           { "model" => message.model, "usage" => message.usage, "is_error" => (true if message.is_error),
-            "parent_tool_use_id" => message.parent_tool_use_id, "session_id" => message.session_id }.compact
+            "parent_tool_use_id" => message.parent_tool_use_id, "session_id" => message.session_id,
+            "tool_errors" => (tool_errors(message) if message.user? && message.is_error) }.compact
+        end
+
+        # The names of the tools whose tool_result blocks in this user line are errors (one entry per result): what
+        # the dashboard's tool error rate counts. Only error lines are parsed again (they are rare).
+        def tool_errors(message)
+          blocks = JSON.parse(message.raw).dig("message", "content")
+          return nil unless blocks.is_a?(Array)
+
+          ids = blocks.select { |b| b.is_a?(Hash) && b["type"] == "tool_result" && b["is_error"] == true }
+                      .map { |b| b["tool_use_id"] }
+          ids.empty? ? nil : ids.map { |id| @tool_names[id] || stored_tool_name(id) || "unknown" }
+        rescue JSON::ParserError
+          nil
+        end
+
+        # A call of an earlier run (an approval's continuation): from the session's last assistant rows.
+        def stored_tool_name(id)
+          rows = @reflection.klass.where(@reflection.foreign_key => session.id, message_type: "assistant")
+                            .order(position: :desc).limit(50).pluck(:tool_calls)
+          rows.each do |calls|
+            call = Array(calls).find { |c| c.is_a?(Hash) && c["id"] == id }
+            return call["name"] if call
+          end
+          nil
         end
 
         def session_changes(message)

@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
 require "rails/railtie"
+# The operations dashboard (mount RubyLLM::AgentSDK::Dashboard::Engine): its code loads when a page is asked for.
+require "ruby_llm/agent_sdk/dashboard/engine"
 
 module RubyLLM
   module AgentSDK

@@ -1,0 +1,149 @@
+# frozen_string_literal: true
+
+require "bigdecimal"
+require "date"
+
+module RubyLLM
+  module AgentSDK
+    module Dashboard
+      # The dashboard's aggregates, computed by the database over a filtered relation of sessions (Filter#apply),
+      # each one statement (or a few bounded ones) the indexes serve:
+      #
+      # - percentiles: p50 / p95 of num_turns and total_cost_usd over the finished runs, percentile_cont's
+      #   interpolation on both adapters (PostgreSQL's own; SQLite has none: the two values around the rank, by
+      #   ORDER BY … LIMIT 2 OFFSET k);
+      # - cost_by_day: SUM(total_cost_usd) and COUNT(*) grouped by UTC day and model;
+      # - tool_errors: per tool, its calls (the assistant rows' tool_calls) and its error results (the tool names a
+      #   user row's metadata "tool_errors" lists: the Recorder writes them for tool_result blocks with is_error);
+      # - failure_reasons: the failed runs grouped by failure_reason (a result subtype or an exception class).
+      class Metrics
+        PERCENTILES = { p50: 0.5, p95: 0.95 }.freeze
+        COLUMNS = { turns: "num_turns", cost: "total_cost_usd" }.freeze
+
+        def initialize(sessions, messages: Dashboard.message_class)
+          @sessions = sessions
+          @messages = messages
+        end
+
+        # { runs: n, turns: { p50:, p95: }, cost: { p50:, p95: } } over the finished runs (nil values when none).
+        def percentiles
+          finished = @sessions.where(status: ActiveRecord::SessionRecord::FINISHED)
+          postgresql? ? percentiles_postgresql(finished) : percentiles_by_rank(finished)
+        end
+
+        # [{ day: Date, model: String, cost: Float, runs: Integer }] in day, then model order.
+        def cost_by_day
+          day = Arel.sql(postgresql? ? "CAST(#{column('created_at')} AS date)" : "date(#{column('created_at')})")
+          rows = @sessions.unscope(:order).group(day, column("model_id")).order(day, column("model_id"))
+                          .pluck(Arel.sql("#{day} AS dashboard_day"), column("model_id"), # (the alias: not cast as created_at)
+                                 Arel.sql("SUM(#{column('total_cost_usd')})"), Arel.sql("COUNT(*)"))
+          rows.map do |d, model, cost, runs|
+            { day: d.is_a?(Date) ? d : Date.iso8601(d.to_s), model: model.to_s, cost: cost.to_f, runs: runs.to_i }
+          end
+        end
+
+        # [{ tool:, calls:, errors:, rate: }] most called first.
+        def tool_errors
+          calls = select_pairs(postgresql? ? <<~PG : <<~SQLITE, "assistant")
+            SELECT c.value->>'name', COUNT(*) FROM #{messages_table} m
+            CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(m.tool_calls::jsonb) = 'array'
+                                                         THEN m.tool_calls::jsonb ELSE '[]'::jsonb END) c(value)
+            WHERE %<where>s GROUP BY 1
+          PG
+            SELECT json_extract(c.value, '$.name'), COUNT(*) FROM #{messages_table} m, json_each(m.tool_calls) c
+            WHERE %<where>s AND json_type(m.tool_calls) = 'array' GROUP BY 1
+          SQLITE
+          errors = select_pairs(postgresql? ? <<~PG : <<~SQLITE, "user")
+            SELECT c.value, COUNT(*) FROM #{messages_table} m
+            CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(m.metadata::jsonb -> 'tool_errors') = 'array'
+                                                              THEN m.metadata::jsonb -> 'tool_errors' ELSE '[]'::jsonb END) c(value)
+            WHERE %<where>s GROUP BY 1
+          PG
+            SELECT c.value, COUNT(*) FROM #{messages_table} m, json_each(m.metadata, '$.tool_errors') c
+            WHERE %<where>s AND json_type(m.metadata, '$.tool_errors') = 'array' GROUP BY 1
+          SQLITE
+          (calls.keys | errors.keys).map do |tool|
+            n = calls.fetch(tool, 0)
+            e = errors.fetch(tool, 0)
+            { tool: tool, calls: n, errors: e, rate: n.zero? ? nil : e.fdiv(n) }
+          end.sort_by { |row| [-row[:calls], row[:tool]] }
+        end
+
+        # The rate over every tool: errors / calls (nil with no calls).
+        def tool_error_rate(rows = tool_errors)
+          calls = rows.sum { |row| row[:calls] }
+          calls.zero? ? nil : rows.sum { |row| row[:errors] }.fdiv(calls)
+        end
+
+        # [[failure_reason, count]] most frequent first ("unknown" for a failed run without one).
+        def failure_reasons
+          reason = column("failure_reason")
+          @sessions.unscope(:order).where(status: "failed").group(reason)
+                   .order(Arel.sql("COUNT(*) DESC"), reason).pluck(reason, Arel.sql("COUNT(*)"))
+                   .map { |name, count| [name.presence || "unknown", count.to_i] }
+        end
+
+        private
+
+        def percentiles_postgresql(finished)
+          selects = COLUMNS.values.flat_map do |name|
+            PERCENTILES.values.map { |p| Arel.sql("percentile_cont(#{p}) WITHIN GROUP (ORDER BY #{column(name)})") }
+          end
+          runs, *values = finished.unscope(:order).pick(Arel.sql("COUNT(*)"), *selects)
+          result = { runs: runs.to_i }
+          COLUMNS.each_key.with_index do |key, i|
+            result[key] = PERCENTILES.keys.each_with_index.to_h { |p, j| [p, values[i * PERCENTILES.size + j]&.to_f] }
+          end
+          result
+        end
+
+        # percentile_cont(p): rank p·(n−1) between the values at floor and ceil, interpolated.
+        def percentiles_by_rank(finished)
+          result = { runs: finished.unscope(:order).count }
+          COLUMNS.each do |key, name|
+            n = result[:runs]
+            result[key] = PERCENTILES.transform_values do |p|
+              next nil if n.zero?
+
+              rank = p * (n - 1)
+              low = rank.floor
+              values = finished.unscope(:order).where.not(name => nil).order(column(name))
+                               .offset(low).limit(2).pluck(column(name)).map(&:to_f)
+              next values.first if values.size < 2
+
+              values[0] + ((values[1] - values[0]) * (rank - low))
+            end
+          end
+          result
+        end
+
+        # { name => count } from one of the SQL texts above, over the messages of the filtered sessions.
+        def select_pairs(sql, message_type)
+          ids = @sessions.unscope(:order).select(@sessions.klass.arel_table[@sessions.klass.primary_key]).to_sql
+          conn = @messages.connection
+          where = "m.#{conn.quote_column_name('message_type')} = #{conn.quote(message_type)} AND " \
+                  "m.#{conn.quote_column_name(foreign_key)} IN (#{ids})"
+          conn.select_rows(format(sql, where: where), "Dashboard tool errors").to_h do |name, count|
+            [name.to_s, count.to_i]
+          end
+        end
+
+        def foreign_key
+          @sessions.klass.reflect_on_association(:agent_messages).foreign_key.to_s
+        end
+
+        def messages_table
+          @messages.quoted_table_name
+        end
+
+        def column(name)
+          "#{@sessions.klass.quoted_table_name}.#{@sessions.klass.connection.quote_column_name(name)}"
+        end
+
+        def postgresql?
+          @sessions.klass.connection_db_config.adapter.to_s.match?(/postg/i)
+        end
+      end
+    end
+  end
+end
