@@ -76,9 +76,9 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
     expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus} (the app is kept in #{app.dir}):\n#{output}"
     cli = ENV["CLAUDE_CLI"] || File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "vendor/cli/node_modules/.bin/claude")
     if File.executable?(cli) || ENV["AGENT_SDK_REQUIRE_CLI"]
-      expect(output).to match(/^18 examples, 0 failures$/), output
+      expect(output).to match(/^19 examples, 0 failures$/), output
     else
-      expect(output).to match(/^18 examples, 0 failures, 1 pending$/), output
+      expect(output).to match(/^19 examples, 0 failures, 1 pending$/), output
     end
   end
 end

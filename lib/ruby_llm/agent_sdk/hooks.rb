@@ -159,7 +159,26 @@ module RubyLLM
       end
 
       # Runs the handlers of one callback id; returns the CLI hook output Hash.
-      def self.run(event, handlers, input, tool_use_id)
+      #
+      # With a timeout (the matcher's timeout:, seconds) the handlers run in a thread of their own, killed when the
+      # timeout passes; the answer is then what the CLI itself does with a hook past its timeout, so the run goes on:
+      # a tool event (PreToolUse, PermissionRequest) is denied, any other event has no opinion.
+      def self.run(event, handlers, input, tool_use_id, timeout: nil)
+        return call_handlers(event, handlers, input, tool_use_id) unless timeout
+
+        thread = Thread.new do
+          Thread.current.report_on_exception = false
+          call_handlers(event, handlers, input, tool_use_id)
+        end
+        return thread.value if thread.join(timeout)
+
+        thread.kill
+        logger.warn("hook #{event} did not answer within its timeout of #{timeout} s; it was stopped")
+        tool_event = %w[PreToolUse PermissionRequest].include?(event)
+        tool_event ? Result.deny("Hook timed out after #{timeout} s").to_cli(event) : {}
+      end
+
+      def self.call_handlers(event, handlers, input, tool_use_id)
         ctx = Context.new(event, input, tool_use_id)
         output = {}
         handlers.each do |handler|
@@ -184,7 +203,7 @@ module RubyLLM
         else raise TypeError, "hook returned #{result.class}; return a Hooks::Result, a Hash or nil"
         end
       end
-      private_class_method :normalize
+      private_class_method :normalize, :call_handlers
     end
   end
 end

@@ -28,7 +28,7 @@ module RubyLLM
         add_dirs: :directory_list, env: :env, settings: :settings, include_partial_messages: :boolean,
         extra_args: :extra_args, max_buffer_size: :positive_integer, stderr: :callable,
         hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
-        control_timeout: :positive_number, close_timeout: :positive_number,
+        control_timeout: :positive_number, close_timeout: :positive_number, timeout: :positive_number,
         tools: :tools, context: :anything, tool_timeout: :positive_number, tool_result_max_bytes: :positive_integer,
         tool_executions: :tool_executions,
         api_key: :secret, base_url: :url, provider: :provider, max_tokens: :positive_integer,

@@ -36,8 +36,8 @@ module RubyLLM
         nil
       end
 
-      # Stops the run from another thread: :api aborts the request in flight and ends with an "error_cancelled"
-      # result; :cli sends the CLI an interrupt (its result follows).
+      # Stops the run from another thread (or from the block): it ends with an "error_cancelled" result on both
+      # transports. :api aborts the request in flight; :cli sends the CLI an interrupt and waits for its answer.
       def cancel
         @transport.is_a?(CLI) ? @transport.interrupt : @transport.cancel
       end
