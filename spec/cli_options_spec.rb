@@ -255,4 +255,38 @@ RSpec.describe "CLI options at parity with the official Agent SDK" do
       expect { SDK::Options.new(transport: :api, betas: ["x"]) }.to raise_error(ArgumentError, /:betas is not valid/)
     end
   end
+
+  describe "enable_file_checkpointing: and Client#rewind_files" do
+    it "puts a file the run changed back as it was before the prompt, answering the CLI's dry run first" do
+      with_real_cli do |server, options, cwd|
+        notes = File.join(cwd, "notes.txt")
+        File.write(notes, "original\n")
+        server.script([{ tool_use: { name: "Read", input: { "file_path" => notes } } },
+                       { tool_use: { name: "Write", input: { "file_path" => notes, "content" => "changed\n" } } },
+                       { text: "Changed." }])
+        argv = []
+        SDK::Client.open(**options, permission_mode: :bypass_permissions, enable_file_checkpointing: true,
+                                    hooks: argv_probe(argv)) do |client|
+          messages = client.query("Change the notes")
+          expect(File.read(notes)).to eq("changed\n")
+          prompt = messages.find(&:user?)
+          expect(prompt.content).to eq("Change the notes")
+
+          expect(argv).to include("--replay-user-messages")
+          expect(client.rewind_files(prompt.uuid, dry_run: true))
+            .to include("canRewind" => true, "filesChanged" => [notes], "insertions" => 1, "deletions" => 1)
+          expect(File.read(notes)).to eq("changed\n")
+          expect(client.rewind_files(prompt.uuid)).to eq("canRewind" => true)
+          expect(File.read(notes)).to eq("original\n")
+          expect { client.rewind_files("00000000-0000-4000-8000-000000000000") }
+            .to raise_error(SDK::ControlRequestError, /No file checkpoint found/)
+        end
+      end
+    end
+
+    it "is refused without the option" do
+      client = SDK::Client.new(cli_path: RealCLI.path || "/bin/true")
+      expect { client.rewind_files("x") }.to raise_error(ArgumentError, /enable_file_checkpointing: true/)
+    end
+  end
 end

@@ -197,6 +197,14 @@ module RubyLLM
         Array(response["mcpServers"])
       end
 
+      # Restores the files the CLI changed since the user message user_message_id (enable_file_checkpointing:):
+      # the CLI's answer ({"canRewind" =>, "filesChanged" =>, "insertions" =>, "deletions" =>} on a dry run);
+      # ControlRequestError with the CLI's reason when it cannot.
+      def rewind_files(user_message_id, dry_run: false)
+        control_request({ "subtype" => "rewind_files", "user_message_id" => user_message_id, "dry_run" => dry_run },
+                        timeout: options.control_timeout)
+      end
+
       # Close stdin → TERM → KILL, and reap (in a forked copy of this process: only drop the copies of the pipes).
       def close
         @stopped = true

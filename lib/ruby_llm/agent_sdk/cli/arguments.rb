@@ -55,6 +55,8 @@ module RubyLLM
           argv << "--effort=#{o.effort}" if o.effort
           argv << "--betas=#{o.betas.join(",")}" unless o.betas.empty?
           argv << "--tools=#{o.cli_tools == :default ? "default" : o.cli_tools.join(",")}" if o.cli_tools
+          # The prompt's user message comes back with its uuid: the id Client#rewind_files takes.
+          argv << "--replay-user-messages" if o.enable_file_checkpointing
           argv
         end
 
