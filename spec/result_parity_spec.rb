@@ -101,6 +101,43 @@ RSpec.describe "Result parity between :cli and :api" do
       end
     end
 
+    it "query_all: each run has its own deadline (one past it ends error_timeout, the other finishes)" do
+      turn = lambda do |req|
+        first = Array(req.body["messages"].first["content"]).dig(0, "text")
+        first == "slow" ? { text: "never", fault: "stall" } : { text: "fine", delay: 0.2 }
+      end
+      SDK::Testing::FakeServer.open([], default: turn) do |server|
+        results = {}
+        Timeout.timeout(bound) do
+          SDK.query_all([{ prompt: "slow" }, { prompt: "quick" }], transport: :api, model: "claude-sonnet-4-5",
+                                                                   base_url: server.base_url, api_key: key,
+                                                                   session_store: :memory, timeout: 1.5) do |i, m|
+            results[i] = m.subtype if m.result?
+          end
+        end
+        expect(results).to eq(0 => "error_timeout", 1 => "success")
+      end
+    end
+
+    it "a hook past its timeout: is answered on :api too (the tool denied, the run goes on)" do
+      nap = Class.new(SDK::Tool) do
+        tool_name "nap"
+        description "never runs"
+        define_method(:call) { |**| "ran" }
+      end
+      hook = { matcher: "nap", timeout: 0.5, handler: ->(_ctx) { sleep 120 } }
+      logger = SDK::Hooks.logger
+      SDK::Hooks.logger = Logger.new(log = StringIO.new)
+      SDK::Testing::FakeServer.open([{ tool_use: { name: "nap", input: {} } }, { text: "went on" }]) do |server|
+        messages = Timeout.timeout(bound) { api_query(server, tools: [nap], hooks: { pre_tool_use: [hook] }) }
+        expect(messages.last).to have_attributes(subtype: "success", content: "went on")
+        expect(messages.find(&:user?)).to have_attributes(is_error: true)
+        expect(log.string).to include("hook PreToolUse did not answer within its timeout of 0.5 s")
+      end
+    ensure
+      SDK::Hooks.logger = logger
+    end
+
     it "leaves a run that ends in time alone, and a Client's each query has its own timeout" do
       SDK::Testing::FakeServer.open([{ text: "one" }, { text: "two", delay: 0.2 }]) do |server|
         SDK::Client.open(transport: :api, model: "claude-sonnet-4-5", base_url: server.base_url, api_key: key,

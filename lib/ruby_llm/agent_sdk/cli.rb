@@ -119,7 +119,8 @@ module RubyLLM
                                   redact: secrets)
         timeout = options.control_timeout
         timeout = [timeout, deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)].min if deadline
-        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config }, timeout: timeout)
+        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config }
+                                         .merge(Arguments.initialize_fields(options)), timeout: timeout)
         self
       rescue StandardError
         close
@@ -196,6 +197,14 @@ module RubyLLM
         Array(response["mcpServers"])
       end
 
+      # Restores the files the CLI changed since the user message user_message_id (enable_file_checkpointing:):
+      # the CLI's answer ({"canRewind" =>, "filesChanged" =>, "insertions" =>, "deletions" =>} on a dry run);
+      # ControlRequestError with the CLI's reason when it cannot.
+      def rewind_files(user_message_id, dry_run: false)
+        control_request({ "subtype" => "rewind_files", "user_message_id" => user_message_id, "dry_run" => dry_run },
+                        timeout: options.control_timeout)
+      end
+
       # Close stdin → TERM → KILL, and reap (in a forked copy of this process: only drop the copies of the pipes).
       def close
         @stopped = true
@@ -231,7 +240,7 @@ module RubyLLM
       end
 
       def child_env
-        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(options.env)
+        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(Arguments.env(options)).merge(options.env)
       end
 
       # The keys the CLI gets (inherited or from env:), so that its stderr never carries them into an error or a log.

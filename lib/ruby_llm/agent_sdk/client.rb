@@ -112,6 +112,17 @@ module RubyLLM
         @cli.mcp_status
       end
 
+      # :cli with enable_file_checkpointing: true: puts back the files as they were before the user message
+      # user_message_id (the uuid of that prompt's user message: the CLI replays it, see README); dry_run: true only
+      # says what would change. Returns the CLI's answer; raises ControlRequestError with its reason when it cannot.
+      def rewind_files(user_message_id, dry_run: false)
+        raise ArgumentError, "rewind_files is for transport: :cli" if api?
+        raise ArgumentError, "rewind_files needs enable_file_checkpointing: true" unless @options.enable_file_checkpointing
+
+        check_open!
+        @mutex.synchronize { @cli.rewind_files(user_message_id.to_s, dry_run: dry_run) }
+      end
+
       def close
         @closed = true
         @cli&.close
