@@ -289,4 +289,39 @@ RSpec.describe "CLI options at parity with the official Agent SDK" do
       expect { client.rewind_files("x") }.to raise_error(ArgumentError, /enable_file_checkpointing: true/)
     end
   end
+
+  describe "streaming input" do
+    it "writes each user message of an Enumerable as it comes, one turn and one result each, to one CLI" do
+      inbox = Queue.new
+      prompts = Enumerator.new do |y|
+        while (prompt = inbox.pop) != :done
+          y << prompt
+        end
+      end
+      with_real_cli([{ text: "first answer" }, { text: "second answer" }]) do |server, options, _cwd|
+        inbox << "First question"
+        seen = []
+        SDK.query(prompts, **options) do |message|
+          seen << message
+          next unless message.result?
+
+          # the second message is written only now, after the first result: it reaches the model in the same session
+          inbox << (seen.count(&:result?) == 1 ? { content: [{ type: "text", text: "Second question" }] } : :done)
+        end
+
+        expect(seen.select(&:result?).map(&:content)).to eq(["first answer", "second answer"])
+        expect(seen.map(&:session_id).compact.uniq.size).to eq(1)
+        texts = server.agent_requests.last.body["messages"].map { |m| JSON.generate(m["content"]) }
+        expect(texts.join).to include("First question", "first answer", "Second question")
+      end
+    end
+
+    it "is refused on transport :api, and a bad streamed message raises" do
+      expect { SDK::Query.new(["x"], transport: :api, api_key: "sk-ant-test-not-a-real-key") }
+        .to raise_error(ArgumentError, /needs transport: :cli/)
+      with_real_cli do |_server, options, _cwd|
+        expect { SDK.query([42], **options).to_a }.to raise_error(ArgumentError, /non-empty String or \{content:/)
+      end
+    end
+  end
 end

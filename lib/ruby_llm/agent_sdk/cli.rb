@@ -96,8 +96,26 @@ module RubyLLM
 
           return yield Results.timeout_result(session_id: nil, started: started, timeout: options.timeout)
         end
+        return each_prompt(prompt, deadline, &block) unless prompt.is_a?(String)
+
         send_prompt(prompt)
         each_line(deadline: deadline, &block)
+      end
+
+      # Streaming input: each user message of an Enumerable (a String, or {content: String or content blocks}) is
+      # written when the enumerable gives it and the CLI is done with the one before (one turn, one result each).
+      def each_prompt(prompts, deadline, &block)
+        last = nil
+        prompts.each do |prompt|
+          content = prompt.is_a?(Hash) ? (prompt[:content] || prompt["content"]) : prompt
+          unless (content.is_a?(String) && !content.strip.empty?) || (content.is_a?(Array) && !content.empty?)
+            raise ArgumentError, "a streamed user message is a non-empty String or {content: String or content blocks}"
+          end
+
+          send_prompt(content)
+          last = each_line(deadline: deadline, &block)
+        end
+        last
       end
 
       # The monotonic time timeout: ends a query started now at, or nil.
