@@ -58,6 +58,7 @@ RSpec.describe "the scaffold's session page, live", :browser do
     id = create_session
     browser_page.visit(app.url("/agent_sessions/#{id}"))
     browser_page.wait_for("turbo-cable-stream-source[connected]")
+    settle_catch_up(1) # the page's own catch-up once subscribed (nothing yet) is over
     watch_messages
     # The gap between rendering the page and subscribing: its stream source taken out, the run starts (its first
     # rows and the running status broadcast to no one here), then a new one subscribes (data-attempt: another
@@ -87,6 +88,16 @@ RSpec.describe "the scaffold's session page, live", :browser do
     expect(browser_page.evaluate("window.agentPageMark")).to eq("not reloaded")
   ensure
     held&.release!
+  end
+
+  # Until `count` catch-up requests have been answered (resource timing keeps them) and two frames have passed (a
+  # Turbo Stream renders on the next one).
+  def settle_catch_up(count)
+    browser_page.wait_until("#{count} catch-up requests answered") do
+      browser_page.evaluate("performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch').length") >= count
+    end
+    browser_page.execute("window.agentSettled = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.agentSettled = true }))")
+    browser_page.wait_until("two frames") { browser_page.evaluate("window.agentSettled") }
   end
 
   it "reloaded after the run, shows the same transcript with the tool calls folded under their turn and the totals" do
