@@ -50,6 +50,10 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
       expect { pool.options_for(resume: "abc") }.to raise_error(ArgumentError, /resume: cannot be prewarmed/)
       expect { pool.options_for(model: "claude-haiku-4-5") }.to raise_error(ArgumentError, /model: differs/)
       expect(pool.options_for(model: "claude-sonnet-4-5")).to equal(pool.options)
+      expect(pool.differences(SDK::Options.build(model: "claude-sonnet-4-5", resume: "abc"))).to eq([:resume])
+      expect { SDK::Query.new("hi", SDK::Options.build(model: "claude-haiku-4-5"), pool: pool) }
+        .to raise_error(ArgumentError, /model: differ/)
+      expect { SDK::Client.new(pool: pool, model: "claude-haiku-4-5") }.to raise_error(ArgumentError, /model: differs/)
       expect { SDK.query("hi", pool: :nowhere) }.to raise_error(ArgumentError, /no pool named :nowhere/)
       expect(pool.stats[:started]).to eq(0) # nothing starts before a query or prewarm
     end
@@ -60,11 +64,16 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
       pool = pool_of(options, size: 2)
       expect(pool.wait_ready(2)).to be(true)
       warm = pool.ready_pids
-      sessions = Array.new(3) do
+      sessions = Array.new(2) do
         messages = SDK.query("hello", pool: pool).to_a
         expect(messages.last).to be_result
         expect(messages.last.content).to eq("pooled")
         messages.last.session_id
+      end
+      SDK::Client.open(pool: pool) do |client| # a conversation of its own, on a pooled CLI
+        first = client.query("one") { nil }
+        expect(client.query("two") { nil }.session_id).to eq(first.session_id)
+        sessions << first.session_id
       end
       expect(sessions.uniq.size).to eq(3) # no conversation shared between callers
       poll("the used CLIs to be stopped") { warm.none? { |pid| alive?(pid) } }
