@@ -276,6 +276,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c.max_retries = (int)take(&f.b, 4);
         c.include_partial = (int)take(&f.b, 2);
         c.stream = 1;
+        /* sometimes a deadline for the whole run (timeout:): it may pass mid-request, in a back-off or between calls */
+        c.timeout_ms = take(&f.b, 4) == 1 ? 1 + (int64_t)take(&f.b, 4000) : 0;
         char err[256];
         CHECK(asdk_driver_add(d, &c, "http://fake/v1/messages", headers, 2, err, sizeof err) == i);
         rr[i].max_retries = c.max_retries;

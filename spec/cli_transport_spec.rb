@@ -126,7 +126,7 @@ RSpec.describe "CLI transport against the real claude CLI" do
         elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
         interrupter.join
         expect(second.last).to be_result
-        expect(second.last.subtype).to eq("error_during_execution")
+        expect(second.last.subtype).to eq("error_cancelled")
         expect(second.map(&:content).join).to include("[Request interrupted by user]")
         expect(second.map(&:content).join).not_to include("word " * 100)
         expect(elapsed).to be < 15

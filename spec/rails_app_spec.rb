@@ -18,6 +18,7 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
     app = AgentSDKSpec::RailsApp.new.prepare
     @install_output = app.install
     @scaffold_output = app.scaffold
+    app.tool_executions
     app.add_specs
     app.migrate
     output, status = app.rspec
@@ -59,6 +60,8 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
       .to include("before_action :authenticate_user!", "current_user.agent_sessions")
     expect(app.read("app/javascript/controllers/index.js")).to include("eagerLoadControllersFrom") # no line added
     expect(app.read("app/javascript/controllers/index.js")).not_to include("agent_session_controller")
+    imports = app.importmap.fetch("imports")
+    expect(imports).to include("controllers/agent_session_controller", "@hotwired/turbo-rails") # what the controller imports
     expect(app.read("config/routes.rb").scan("resources :agent_sessions").size).to eq(1)
     expect(app.read("app/models/user.rb")).to include("has_many :agent_sessions, dependent: :destroy",
                                                       "generates_token_for :agent_api")
@@ -73,9 +76,9 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
     expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus} (the app is kept in #{app.dir}):\n#{output}"
     cli = ENV["CLAUDE_CLI"] || File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "vendor/cli/node_modules/.bin/claude")
     if File.executable?(cli) || ENV["AGENT_SDK_REQUIRE_CLI"]
-      expect(output).to match(/^16 examples, 0 failures$/), output
+      expect(output).to match(/^19 examples, 0 failures$/), output
     else
-      expect(output).to match(/^16 examples, 0 failures, 1 pending$/), output
+      expect(output).to match(/^19 examples, 0 failures, 1 pending$/), output
     end
   end
 end

@@ -14,7 +14,8 @@ RSpec.describe "RBS signatures" do
 
   PUBLIC = %w[RubyLLM::AgentSDK::Message RubyLLM::AgentSDK::Client RubyLLM::AgentSDK::Hooks::Result
               RubyLLM::AgentSDK::Hooks::Context RubyLLM::AgentSDK::Permissions::Result RubyLLM::AgentSDK::ProcessError
-              RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::Testing::FakeServer RubyLLM::AgentSDK::Tool
+              RubyLLM::AgentSDK::JSONDecodeError RubyLLM::AgentSDK::ControlRequestError
+              RubyLLM::AgentSDK::Testing::FakeServer RubyLLM::AgentSDK::Tool
               RubyLLM::AgentSDK::Query RubyLLM::AgentSDK::Pool RubyLLM::AgentSDK::SessionStore::Memory RubyLLM::AgentSDK::SessionStore::JSONL
               RubyLLM::AgentSDK::ToolRunner RubyLLM::AgentSDK::SdkMcpServer
               RubyLLM::AgentSDK::Native::ToolRegistry RubyLLM::AgentSDK::Redaction RubyLLM::AgentSDK::Configuration RubyLLM::AgentSDK::Instrumentation

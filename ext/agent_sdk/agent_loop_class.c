@@ -120,6 +120,7 @@ void asdk_loop_config_from_hash(VALUE config, asdk_loop_config *c, asdk_price *p
     c->max_tokens = opt_limit(config, "max_tokens", 0);
     c->max_output_tokens = opt_limit(config, "max_output_tokens", 4096);
     c->max_retries = opt_limit(config, "max_retries", 2);
+    c->timeout_ms = opt_limit(config, "timeout_ms", 0);
     c->prompt_caching = RTEST(opt(config, "prompt_caching"));
     c->include_partial = RTEST(opt(config, "include_partial"));
     VALUE stream = opt(config, "stream");
@@ -147,7 +148,7 @@ static VALUE al_alloc(VALUE klass)
 
 /* AgentLoop.new(config_hash). Keys: provider (:anthropic | :openai), model, prompt, system_prompt, tools_json,
  * tool_names_json, session_id, cwd, transcript_json, max_turns, max_budget_micros, max_tokens, max_output_tokens,
- * max_retries, prompt_caching, include_partial, stream, price ([input, cache_write_5m, cache_write_1h,
+ * max_retries, timeout_ms, prompt_caching, include_partial, stream, price ([input, cache_write_5m, cache_write_1h,
  * cache_read, output] in micro-dollars per million tokens, or nil). Raises ArgumentError for a bad config. */
 static VALUE al_initialize(VALUE self, VALUE config)
 {

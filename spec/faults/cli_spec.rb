@@ -348,7 +348,7 @@ RSpec.describe "CLI transport faults" do
       end
     end
 
-    it "a server that hangs: Query#cancel ends the run with error_during_execution", fault: true do
+    it "a server that hangs: Query#cancel ends the run with error_cancelled (the CLI's own subtype kept)", fault: true do
       real({ text: "never", fault: "stall" }) do |server, options|
         query = SDK::Query.new("ping", **options)
         canceller = Thread.new do
@@ -359,7 +359,7 @@ RSpec.describe "CLI transport faults" do
         messages = []
         Timeout.timeout(bound) { query.each { |m| messages << m } }
         canceller.join(bound)
-        expect(messages.last.subtype).to eq("error_during_execution")
+        expect([messages.last.subtype, messages.last["cli_subtype"]]).to eq(%w[error_cancelled error_during_execution])
         expect(messages.first).to be_init
         expect_clean(outcome_struct.new(messages: messages, stderr: [], pid: query.instance_variable_get(:@transport).pid))
       end

@@ -46,7 +46,8 @@ RSpec.describe "the dashboard", :rails, type: :request do
         expect(bar["data-cost"].to_f).to be_within(1e-9).of(expected.fetch([bar["data-day"], bar["data-model"]]))
       end
       expect(html.css("#agent_cost_legend li").map { |li| li["data-model"] }).to eq(expected.keys.map(&:last).uniq.sort)
-      expect(response.body).not_to include("<script>") # server-rendered: no charting script
+      # server-rendered: the page's only script is Turbo (for the session page's live transcript)
+      expect(html.css("script").map { |script| script["src"] }).to eq(["/agents/turbo.js"])
     end
 
     it "shows the tool error rate per tool from the messages' calls and error results" do
@@ -205,6 +206,9 @@ RSpec.describe "the dashboard", :rails, type: :request do
         get "/agents/sessions/#{session.id}"
         expect(html.css("#approvals_agent_session_#{session.id} .agent-approval").map { |d| d["data-agent-approval"] })
           .to eq(%w[t1 t2])
+        box = html.at_css("#approvals_agent_session_#{session.id}")
+        expect(box["data-approve-url"]).to eq("/agents/sessions/#{session.id}/approvals/TOOL_USE_ID/approve")
+        expect(box["data-reject-url"]).to eq("/agents/sessions/#{session.id}/approvals/TOOL_USE_ID/reject")
         expect(html.at_css("#agent_approve_t1")["value"] || html.at_css("#agent_approve_t1").text).to include("Approve")
         expect(html.at_css("#agent_reject_t2")["value"]).to eq("Reject")
       end
@@ -266,6 +270,14 @@ RSpec.describe "the dashboard", :rails, type: :request do
       end
       expect(seen).to all(be < RubyLLM::AgentSDK::Dashboard::ApplicationController)
     end
+  end
+
+  it "eager loads, as production does (Zeitwerk names its files RubyLLM::AgentSDK::Dashboard::…)" do
+    %w[controllers helpers].each do |dir|
+      Rails.autoloaders.main.eager_load_dir(RubyLLM::AgentSDK::Dashboard::Engine.root.join("app", dir).to_s)
+    end
+    expect(RubyLLM::AgentSDK::Dashboard::PlotHelper).to be_a(Module)
+    expect(RubyLLM::AgentSDK::Dashboard::ApprovalsController.superclass).to eq(RubyLLM::AgentSDK::Dashboard::ApplicationController)
   end
 
   describe "the Recorder's tool_errors (what the tool error rate counts)" do

@@ -2,6 +2,7 @@
 
 require "digest"
 require "fileutils"
+require "json"
 require "open3"
 require "rbconfig"
 
@@ -111,6 +112,16 @@ module AgentSDKSpec
       raise StepFailed, "rails g agent_sdk:scaffold did not create #{missing.join(', ')}:\n#{out}" unless missing.empty?
 
       out
+    end
+
+    # The agent_tool_executions table (rails g agent_sdk:tool_executions): runs can pause for approvals.
+    def tool_executions
+      generate("rails g agent_sdk:tool_executions", generator: "agent_sdk:tool_executions")
+    end
+
+    # What the browser's import map resolves (bin/importmap json): {"imports" => {name => asset path}}.
+    def importmap
+      JSON.parse(run!("bin/importmap json", "bin/importmap", "json"))
     end
 
     # The app's specs, and the sign-in the scaffold's before_action :authenticate_user! and current_user need (what

@@ -5,8 +5,9 @@ require "fileutils"
 require_relative "builder"
 
 module AgentSDKSpec
-  # A `rails new` app (RailsApp's base) made into one a person would click through: `rails g agent_sdk:install`, the
-  # scaffold, a support agent with two tools, the model a local Messages API server (AGENT_SDK_BASE_URL), SQLite.
+  # A `rails new` app (RailsApp's base) made into one a person would click through: `rails g agent_sdk:install`,
+  # `agent_sdk:scaffold` and `agent_sdk:dashboard` (mounted at /agents), one user always signed in, a support agent
+  # with two tools, the model a local Messages API server (AGENT_SDK_BASE_URL), SQLite.
   # Shared by the browser specs (spec/browser) and `bin/demo rails`.
   #
   # How its processes talk is chosen when each starts, by REDIS_URL:
@@ -53,7 +54,9 @@ module AgentSDKSpec
 
     def make_live
       rails_app.install
-      write_session_page
+      rails_app.scaffold
+      dashboard
+      sign_in
       write_agent
       configure
       write("db/seeds.rb", "# The user the sessions belong to.\nUser.find_or_create_by!(name: \"Ada\")\n")
@@ -75,25 +78,34 @@ module AgentSDKSpec
 
     private
 
-    # The session page `rails g agent_sdk:install` tells the app to write (its next steps, 3.).
-    def write_session_page
-      write("app/controllers/agent_sessions_controller.rb", <<~RUBY)
-        class AgentSessionsController < ApplicationController
-          def show
-            @session = AgentSession.find(params[:id])
+    def dashboard
+      out = rails_app.command!("rails g agent_sdk:dashboard", "bin/rails", "generate", "agent_sdk:dashboard")
+      return if out.match?(/^\s*route\s+mount RubyLLM::AgentSDK::Dashboard::Engine/)
+
+      raise RailsApp::StepFailed, "rails g agent_sdk:dashboard did not mount the engine:\n#{out}"
+    end
+
+    # What the scaffold's before_action :authenticate_user! and current_user need (Devise's names): here the app's one
+    # user, always signed in.
+    def sign_in
+      edit("app/controllers/application_controller.rb") do |text|
+        text.sub(/^end\s*\z/, <<~RUBY)
+
+            # This app's one user, always signed in (a real app signs its users in: Devise, Rails 8's authentication).
+            helper_method :current_user
+
+            private
+
+            def current_user
+              @current_user ||= User.find_by!(name: "Ada")
+            end
+
+            def authenticate_user!
+              current_user
+            end
           end
-        end
-      RUBY
-      write("app/views/agent_sessions/show.html.erb", <<~ERB)
-        <%= turbo_stream_from @session %>
-        <%= render "agent_sessions/status", session: @session %>
-        <div id="agent_messages">
-          <% @session.agent_messages.each do |row| %>
-            <%= render "agent_sessions/message", message: row.to_message, agent_message: row %>
-          <% end %>
-        </div>
-      ERB
-      edit("config/routes.rb") { |text| text.sub(/^Rails\.application\.routes\.draw do\n/) { "#{_1}  resources :agent_sessions, only: :show\n" } }
+        RUBY
+      end
     end
 
     # The support agent of bin/demo: what AgentJob runs with (a system prompt, two Ruby tools).

@@ -483,9 +483,30 @@ static int step_in_c(asdk_driver *d, asdk_drun *s)
 
 static int interrupted(asdk_driver *d) { return d->interrupted && flag_get(d->interrupted); }
 
+/* Marks the runs whose deadline (asdk_loop_deadline_ms) has passed for the host to end (wake set); returns the
+ * earliest deadline still ahead, or -1. */
+static int64_t expire_due(asdk_driver *d)
+{
+    int64_t t = now_ms(d), next = -1;
+    for (size_t i = 0; i < d->nruns; i++) {
+        asdk_drun *s = d->runs[i];
+        if (s->reported || s->cancel || asdk_loop_state_now(s->loop) == ASDK_LOOP_DONE) continue;
+        int64_t at = asdk_loop_deadline_ms(s->loop);
+        if (at < 0) continue;
+        if (t >= at) {
+            s->cancel = s->expired = 1;
+            flag_set(&d->wake, 1);
+        } else if (next < 0 || at < next) {
+            next = at;
+        }
+    }
+    return next;
+}
+
 void asdk_driver_drive(asdk_driver *d)
 {
     for (;;) {
+        int64_t deadline = expire_due(d);
         if (interrupted(d) || flag_get(&d->wake)) return;
         wake_sleepers(d);
         asdk_drun *s;
@@ -499,6 +520,10 @@ void asdk_driver_drive(asdk_driver *d)
         int timeout = POLL_SLICE_MS;
         if (d->next_wake_ms >= 0) {
             int64_t left = d->next_wake_ms - now_ms(d);
+            timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
+        }
+        if (deadline >= 0) {
+            int64_t left = deadline - now_ms(d);
             timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
         }
         d->net_ops->poll(d->net, timeout);
@@ -564,7 +589,7 @@ asdk_drv_event asdk_driver_step(asdk_driver *d, asdk_drun *s)
         asdk_loop_state st = asdk_loop_state_now(s->loop);
         if (s->cancel && st != ASDK_LOOP_DONE) {
             asdk_driver_cancel_request(s);
-            st = asdk_loop_cancel(s->loop, s->cancel_reason);
+            st = s->expired ? asdk_loop_expire(s->loop) : asdk_loop_cancel(s->loop, s->cancel_reason);
         }
         /* an attempt's records before the lines it led to; every message before anything that follows it */
         if (s->nrecords) return ASDK_DRV_RECORDS;

@@ -84,7 +84,8 @@ typedef struct asdk_drun {
     int64_t wake_at_ms;         /* SLEEP: when to send again */
     asdk_lines lines;           /* emitted lines not yet delivered */
     size_t lines_off;           /* bytes of lines.buf delivered already */
-    int cancel;                 /* asdk_driver_cancel was called */
+    int cancel;                 /* asdk_driver_cancel was called, or the run's deadline passed (expired) */
+    int expired;                /* its loop's timeout_ms passed: it ends "error_timeout" */
     char *cancel_reason;
     int reported;               /* ASDK_DRV_DONE returned */
 

@@ -45,6 +45,7 @@ struct asdk_loop {
     char session_id[37];
     int prompt_caching, include_partial, stream;
     int64_t max_turns, max_output_tokens, max_retries, max_budget_micros, max_tokens;
+    int64_t timeout_ms;     /* the whole run; 0: none */
     asdk_price price;
     int has_price;
 
@@ -546,6 +547,7 @@ static int clip(asdk_loop *l, const char *after)
 /* Starts the next model call if every limit allows it. */
 static asdk_loop_state next_call(asdk_loop *l)
 {
+    if (l->timeout_ms && now(l) - l->started_ms >= l->timeout_ms) return asdk_loop_expire(l);
     if (l->max_turns && l->turns >= l->max_turns) return finish(l, "error_max_turns", "maximum number of turns reached");
 
     /* The body without max_tokens measures the prompt. Input tokens are bounded by: the last call's
@@ -800,7 +802,7 @@ asdk_loop *asdk_loop_new(const asdk_loop_config *c, const asdk_loop_io *io, char
     if (!c->prompt) FAIL("prompt is required");
     if (c->provider != ASDK_PROVIDER_ANTHROPIC && c->provider != ASDK_PROVIDER_OPENAI) FAIL("unknown provider");
     if (c->max_output_tokens <= 0) FAIL("max_output_tokens must be positive");
-    if (c->max_turns < 0 || c->max_budget_micros < 0 || c->max_tokens < 0 || c->max_retries < 0)
+    if (c->max_turns < 0 || c->max_budget_micros < 0 || c->max_tokens < 0 || c->max_retries < 0 || c->timeout_ms < 0)
         FAIL("limits must not be negative");
     if (c->max_budget_micros && !c->price) FAIL("no price is known for model %s: a USD budget cannot be enforced", c->model);
 
@@ -825,6 +827,7 @@ asdk_loop *asdk_loop_new(const asdk_loop_config *c, const asdk_loop_io *io, char
     l->max_tokens = c->max_tokens;
     l->max_output_tokens = c->max_output_tokens;
     l->max_retries = c->max_retries;
+    l->timeout_ms = c->timeout_ms;
     l->prompt_caching = c->prompt_caching && c->provider == ASDK_PROVIDER_ANTHROPIC;
     l->include_partial = c->include_partial;
     l->stream = c->stream;
@@ -952,6 +955,21 @@ asdk_loop_state asdk_loop_cancel(asdk_loop *l, const char *reason)
     if (l->state == ASDK_LOOP_DONE) return l->state;
     if (!l->started_ms) l->started_ms = now(l);
     return finish(l, "error_cancelled", reason ? reason : "cancelled");
+}
+
+int64_t asdk_loop_deadline_ms(const asdk_loop *l)
+{
+    if (!l->timeout_ms || !l->started_ms) return -1;
+    return asdk_sat_add(l->started_ms, l->timeout_ms);
+}
+
+asdk_loop_state asdk_loop_expire(asdk_loop *l)
+{
+    if (l->state == ASDK_LOOP_DONE) return l->state;
+    if (!l->started_ms) l->started_ms = now(l);
+    char text[96];
+    snprintf(text, sizeof text, "the query did not finish within timeout: %g s", (double)l->timeout_ms / 1000.0);
+    return finish(l, "error_timeout", text);
 }
 
 /* ---- resuming: Anthropic-shaped messages back into entries ---------------------------------------------- */

@@ -61,6 +61,9 @@ typedef struct {
     int64_t max_tokens;             /* input + output tokens billed over the run; 0: unlimited */
     int64_t max_output_tokens;      /* per request, before clipping (Anthropic requires one); > 0 */
     int64_t max_retries;            /* per model call, after the first attempt */
+    /* The whole run, from asdk_loop_start; 0: none. Past it the run ends "error_timeout": checked before every model
+     * call; a driver ends a request or a back-off in progress at asdk_loop_deadline_ms with asdk_loop_expire. */
+    int64_t timeout_ms;
     int prompt_caching;             /* Anthropic: cache_control on the system prompt, the last tool, the last message */
     int include_partial;            /* emit stream_event lines for text deltas (asdk_loop_text_delta) */
     int stream;                     /* ask for a streamed response (SSE) */
@@ -160,6 +163,10 @@ asdk_loop_state asdk_loop_resume(asdk_loop *loop);
 
 /* Ends the run now with an "error_cancelled" result (emitted). Safe in any state but DONE. */
 asdk_loop_state asdk_loop_cancel(asdk_loop *loop, const char *reason);
+/* When the run's timeout_ms passes (now_ms clock), or -1: none (or not started). */
+int64_t asdk_loop_deadline_ms(const asdk_loop *loop);
+/* Ends the run now with an "error_timeout" result (emitted): its timeout_ms passed. Safe in any state but DONE. */
+asdk_loop_state asdk_loop_expire(asdk_loop *loop);
 
 /* Accounting, for drivers and tests. */
 int64_t asdk_loop_turns(const asdk_loop *loop);

@@ -39,6 +39,7 @@ module RubyLLM
             tools_json: tools_json, tool_names_json: JSON.generate(tool_runner.tools.keys), price: price,
             max_turns: o.max_turns, max_tokens: o.max_tokens, max_output_tokens: o.max_output_tokens,
             max_retries: o.max_retries, prompt_caching: o.prompt_caching, include_partial: o.include_partial_messages,
+            timeout_ms: o.timeout && (o.timeout * 1000).ceil,
             max_budget_micros: o.max_budget_usd && (Rational(o.max_budget_usd.to_s) * 1_000_000).floor,
             instrument: Instrumentation.listening?(:request) || Instrumentation.listening?(:retry)
           }

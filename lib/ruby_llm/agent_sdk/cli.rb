@@ -4,6 +4,7 @@ require "json"
 require "io/wait"
 require "securerandom"
 require_relative "cli/arguments"
+require_relative "cli/results"
 
 module RubyLLM
   module AgentSDK
@@ -16,6 +17,11 @@ module RubyLLM
       READ_CHUNK = 64 * 1024
       # Environment variables whose values are redacted from the CLI's stderr (errors, on_stderr:).
       SECRET_ENV = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.freeze
+      # After timeout: has passed and the CLI was told to stop the turn: how long its result may take before the
+      # process is stopped and this side writes the error_timeout result.
+      TIMEOUT_GRACE = 5.0
+      # How often a control call that waits while another thread reads looks whether it may read itself.
+      ANSWER_POLL = 0.05
 
       class << self
         # The path of the `claude` executable: cli_path, then `agent-sdk install-cli`'s, PATH, the project-local npm
@@ -63,27 +69,76 @@ module RubyLLM
         @deferred = [] # data lines read while waiting for a control response
         @eof = false
         @mcp_server = build_mcp_server(options)
+        @read_mutex = Mutex.new # held by whoever reads stdout: each_line, or a control call waiting for its answer
+        @answers_mutex = Mutex.new
+        @answered = ConditionVariable.new
+        @answers = {} # request_id => the CLI's control_response, for the control calls waiting (@waiting)
+        @waiting = {}
+        @ended = nil  # what this side did to the run in progress: nil, :cancelled (interrupt) or :timeout
       end
 
       # Single-shot: start the CLI, send the prompt, yield each raw line up to and including the result, stop it.
+      # With timeout: the deadline runs from here, the CLI's start included.
       def stream(prompt, &block)
-        connect
-        send_prompt(prompt)
-        each_line(&block)
+        run(prompt, deadline: self.class.deadline(options), &block)
       ensure
         close
       end
 
-      def connected? = !@child.nil?
+      # One prompt on this CLI (started first if need be): its lines, as each_line yields them. A deadline that
+      # passes while the CLI starts ends the run too: the CLI is stopped and an error_timeout result yielded.
+      def run(prompt, deadline: nil, &block)
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        begin
+          connect(deadline: deadline)
+        rescue ControlTimeoutError
+          raise unless deadline && Process.clock_gettime(Process::CLOCK_MONOTONIC) >= deadline
 
-      def connect
+          return yield Results.timeout_result(session_id: nil, started: started, timeout: options.timeout)
+        end
+        return each_prompt(prompt, deadline, &block) unless prompt.is_a?(String)
+
+        send_prompt(prompt)
+        each_line(deadline: deadline, &block)
+      end
+
+      # Streaming input: each user message of an Enumerable (a String, or {content: String or content blocks}) is
+      # written when the enumerable gives it and the CLI is done with the one before (one turn, one result each).
+      def each_prompt(prompts, deadline, &block)
+        last = nil
+        prompts.each do |prompt|
+          content = prompt.is_a?(Hash) ? (prompt[:content] || prompt["content"]) : prompt
+          unless (content.is_a?(String) && !content.strip.empty?) || (content.is_a?(Array) && !content.empty?)
+            raise ArgumentError, "a streamed user message is a non-empty String or {content: String or content blocks}"
+          end
+
+          send_prompt(content)
+          last = each_line(deadline: deadline, &block)
+        end
+        last
+      end
+
+      # The monotonic time timeout: ends a query started now at, or nil.
+      def self.deadline(options)
+        options.timeout && Process.clock_gettime(Process::CLOCK_MONOTONIC) + options.timeout
+      end
+
+      def connected? = !@child.nil? && !@stopped
+
+      # True once #close ran (or a timed-out run had the process stopped): this CLI starts no new process.
+      def stopped? = @stopped == true
+
+      def connect(deadline: nil)
+        raise CLIConnectionError, "this CLI process was stopped" if @stopped
         return self if @child
 
         @reader = Native::LineReader.new(options.max_buffer_size)
         @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
                                   redact: secrets)
-        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config },
-                                       timeout: options.control_timeout)
+        timeout = options.control_timeout
+        timeout = [timeout, deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)].min if deadline
+        @server_info = control_request({ "subtype" => "initialize", "hooks" => hooks_config }
+                                         .merge(Arguments.initialize_fields(options)), timeout: timeout)
         self
       rescue StandardError
         close
@@ -92,37 +147,85 @@ module RubyLLM
 
       def send_prompt(prompt)
         @mcp_server&.reset # one prompt, one run: repeated tool calls are counted per run
+        @ended = nil
         write_json("type" => "user", "session_id" => "", "parent_tool_use_id" => nil,
                    "message" => { "role" => "user", "content" => prompt })
       end
 
-      # Yields raw lines (or error Messages from the framer) until a result line, which is yielded last. A CLI that
-      # ends before its result, whatever its exit status, raises ProcessError (after the lines it did send).
-      def each_line
+      # Yields raw lines (or error Messages from the framer) until a result line, which is yielded last, in the
+      # subtypes both transports share (CLI::Results). A CLI that ends before its result, whatever its exit status,
+      # raises ProcessError (after the lines it did send).
+      #
+      # deadline (monotonic seconds, see CLI.deadline): when it passes the CLI is told to stop the turn and its result
+      # ends "error_timeout"; a CLI that does not end the run within TIMEOUT_GRACE is stopped (and reaped), and an
+      # error_timeout result written here is yielded last.
+      def each_line(deadline: nil)
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        session_id = nil
         loop do
-          item = next_data_item
+          item = next_data_item(deadline)
+          if item == :timeout && @ended != :timeout
+            deadline = expire
+            next
+          elsif item == :timeout
+            stop_process
+            return yield Results.timeout_result(session_id: session_id, started: started, timeout: options.timeout)
+          end
           raise_for_exit("without a result") if item == :eof
 
-          yield item
-          return if item.is_a?(String) && Native.peek_type(item) == "result"
+          type = item.is_a?(String) && Native.peek_type(item)
+          session_id ||= Native.parse_json(item)["session_id"] if type == "system"
+          next yield item unless type == "result"
+
+          return yield Results.map(item, ended: @ended, timeout: options.timeout)
         end
       end
 
-      # Asks the CLI to stop the current turn. Safe from another thread; does not wait for the answer.
+      # Stops the current turn: the run's result follows (error_cancelled). Safe from another thread; waits for the
+      # CLI's answer (ControlRequestError when it refuses, ControlTimeoutError after control_timeout).
+      # A CLI that ends (or is closed) before it answers has nothing left to stop: nil.
       def interrupt
-        send_control("subtype" => "interrupt")
+        @ended ||= :cancelled
+        control_request({ "subtype" => "interrupt" }, timeout: options.control_timeout)
+        nil
+      rescue ControlRequestError, ControlTimeoutError
+        raise
+      rescue ProcessError, CLIConnectionError
+        raise unless @stopped || @child&.exited?
       end
 
+      # Raises ControlRequestError when the CLI refuses the mode (e.g. bypass_permissions in a session that was not
+      # started with it); the run then goes on in the mode it had.
       def set_permission_mode(mode)
-        send_control("subtype" => "set_permission_mode", "mode" => Options.new(permission_mode: mode).cli_permission_mode)
+        cli_mode = Options.new(permission_mode: mode).cli_permission_mode
+        control_request({ "subtype" => "set_permission_mode", "mode" => cli_mode }, timeout: options.control_timeout)
+        nil
       end
 
       def set_model(model)
-        send_control("subtype" => "set_model", "model" => model)
+        raise ArgumentError, "model must be a non-empty String" unless model.is_a?(String) && !model.strip.empty?
+
+        control_request({ "subtype" => "set_model", "model" => model }, timeout: options.control_timeout)
+        nil
+      end
+
+      # The CLI's MCP servers and their state: [{"name" => "agent_sdk", "status" => "connected", …}, …].
+      def mcp_status
+        response = control_request({ "subtype" => "mcp_status" }, timeout: options.control_timeout)
+        Array(response["mcpServers"])
+      end
+
+      # Restores the files the CLI changed since the user message user_message_id (enable_file_checkpointing:):
+      # the CLI's answer ({"canRewind" =>, "filesChanged" =>, "insertions" =>, "deletions" =>} on a dry run);
+      # ControlRequestError with the CLI's reason when it cannot.
+      def rewind_files(user_message_id, dry_run: false)
+        control_request({ "subtype" => "rewind_files", "user_message_id" => user_message_id, "dry_run" => dry_run },
+                        timeout: options.control_timeout)
       end
 
       # Close stdin → TERM → KILL, and reap (in a forked copy of this process: only drop the copies of the pipes).
       def close
+        @stopped = true
         child = @child
         return unless child
 
@@ -155,7 +258,7 @@ module RubyLLM
       end
 
       def child_env
-        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(options.env)
+        { "CLAUDE_CODE_ENTRYPOINT" => ENTRYPOINT, "CLAUDECODE" => nil }.merge(Arguments.env(options)).merge(options.env)
       end
 
       # The keys the CLI gets (inherited or from env:), so that its stderr never carries them into an error or a log.
@@ -171,7 +274,7 @@ module RubyLLM
         options.hooks.to_h do |event, matchers|
           [event, matchers.map do |m|
             id = "hook_#{@hook_callbacks.size}"
-            @hook_callbacks[id] = [event, m.handlers]
+            @hook_callbacks[id] = [event, m.handlers, m.timeout]
             { "matcher" => m.matcher, "hookCallbackIds" => [id], "timeout" => m.timeout }.compact
           end]
         end
@@ -190,51 +293,122 @@ module RubyLLM
         "req_#{@request_counter}_#{SecureRandom.hex(4)}"
       end
 
-      def send_control(request)
-        raise CLIConnectionError, "not connected" unless @child
+      def send_control(request, id = next_request_id)
+        raise CLIConnectionError, "not connected" unless @child && !@stopped
 
-        id = next_request_id
         write_json("type" => "control_request", "request_id" => id, "request" => request)
         id
       end
 
-      # Sends a control request and reads until its answer; data lines read meanwhile are kept for each_line.
+      # Sends a control request and waits for its answer (the CLI's "response" Hash); ControlRequestError when the CLI
+      # answers with an error, ControlTimeoutError when it does not answer in time. From any thread: while another
+      # thread reads (each_line), that one hands the answer over; otherwise this one reads, and keeps the data lines
+      # it meets for each_line.
       def control_request(request, timeout:)
-        id = send_control(request)
-        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+        subtype = request["subtype"]
+        id = next_request_id
+        @answers_mutex.synchronize { @waiting[id] = true }
+        send_control(request, id)
+        response = await_answer(id, subtype, Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout)
+        raise ControlRequestError.new(subtype, response["error"]) if response["subtype"] == "error"
+
+        response["response"] || {}
+      ensure
+        @answers_mutex.synchronize { @waiting.delete(id) && @answers.delete(id) }
+      end
+
+      def await_answer(id, subtype, deadline)
         loop do
-          item = next_item(deadline)
-          raise_for_exit("before answering #{request["subtype"]}") if item == :eof
-          next @deferred << item unless item.is_a?(String)
+          answer = @answers_mutex.synchronize { @answers.delete(id) }
+          return answer if answer
 
-          case Native.peek_type(item)
-          when "control_response"
-            response = Native.parse_json(item)["response"] || {}
-            next unless response["request_id"] == id
-            raise CLIConnectionError, "#{request["subtype"]} failed: #{response["error"]}" if response["subtype"] == "error"
+          left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+          raise ControlTimeoutError, "the CLI did not answer #{subtype} in time (control_timeout)" if left <= 0
 
-            return response["response"] || {}
-          when "control_request" then handle_control_request(item)
-          when "control_cancel_request" then nil
-          else @deferred << item
+          if @read_mutex.owned? # asked from a hook or permission callback of this thread's own reading
+            read_until_answered(id, subtype, deadline)
+          elsif @read_mutex.try_lock
+            begin
+              read_until_answered(id, subtype, deadline)
+            ensure
+              @read_mutex.unlock
+            end
+          else
+            @answers_mutex.synchronize do
+              @answered.wait(@answers_mutex, [left, ANSWER_POLL].min) unless @answers.key?(id)
+            end
           end
         end
       end
 
-      # The next item for the caller: a data line (String), an error Message, or :eof. Control traffic is handled here.
-      def next_data_item
-        return @deferred.shift unless @deferred.empty?
+      # Holding @read_mutex: reads until id is answered or the deadline passes.
+      def read_until_answered(id, subtype, deadline)
+        until @answers_mutex.synchronize { @answers.key?(id) }
+          item = next_item(deadline)
+          return if item == :timeout
+          raise_for_exit("before answering #{subtype}") if item == :eof
 
-        loop do
-          item = next_item(nil)
-          return item unless item.is_a?(String)
+          data = item.is_a?(String) ? route(item) : item
+          @deferred << data if data
+        end
+      end
 
-          case Native.peek_type(item)
-          when "control_request" then handle_control_request(item)
-          when "control_response", "control_cancel_request" then nil # answers to interrupt & co.; nobody waits
-          else return item
+      # The next item for the caller: a data line (String), an error Message, :eof, or :timeout once deadline
+      # passed. Control traffic is handled here.
+      def next_data_item(deadline)
+        @read_mutex.synchronize do
+          return @deferred.shift unless @deferred.empty?
+
+          loop do
+            item = next_item(deadline)
+            return item unless item.is_a?(String)
+
+            data = route(item)
+            return data if data
           end
         end
+      end
+
+      # A line read from stdout: control traffic is handled (nil), a data line is returned.
+      def route(line)
+        case Native.peek_type(line)
+        when "control_request" then handle_control_request(line)
+        when "control_response" then record_answer(line)
+        when "control_cancel_request" then nil # the CLI gave up on a callback (a hook past its timeout): answered anyway
+        else return line
+        end
+        nil
+      end
+
+      # Hands a control_response to the control call waiting for it; answers nobody waits for (any more) are dropped.
+      def record_answer(line)
+        response = Native.parse_json(line)["response"]
+        return unless response.is_a?(Hash)
+
+        @answers_mutex.synchronize do
+          next unless @waiting.key?(response["request_id"])
+
+          @answers[response["request_id"]] = response
+          @answered.broadcast
+        end
+      end
+
+      # timeout: has passed: the CLI is told to stop the turn (its answer is not waited for: this thread reads it).
+      # Returns the deadline of its result.
+      def expire
+        @ended = :timeout
+        begin
+          send_control("subtype" => "interrupt")
+        rescue CLIConnectionError, ProcessError
+          nil # gone already: the end of its output comes next
+        end
+        Process.clock_gettime(Process::CLOCK_MONOTONIC) + TIMEOUT_GRACE
+      end
+
+      # A timed-out CLI that did not end its run: TERM now, KILL soon after, reaped.
+      def stop_process
+        @stopped = true
+        @exit_status = @child.stop(grace: 0, term_grace: 1.0)
       end
 
       def next_item(deadline)
@@ -248,6 +422,8 @@ module RubyLLM
           return :eof if @eof
 
           chunk = read_chunk(deadline)
+          return :timeout if chunk == :timeout
+
           if chunk
             @reader.feed(chunk) { |kind, payload| @queue << framed(kind, payload) }
           else
@@ -275,7 +451,7 @@ module RubyLLM
         io = @child.stdout
         timeout = deadline && deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
         ready, = IO.select([io, @child.exit_io], nil, nil, timeout) unless timeout && timeout <= 0
-        raise ControlTimeoutError, "the CLI did not answer the control request in time" unless ready
+        return :timeout unless ready
         return io.readpartial(READ_CHUNK) if ready.include?(io)
 
         chunk = io.read_nonblock(READ_CHUNK, exception: false) # exited: what it wrote is in the pipe already
@@ -323,10 +499,10 @@ module RubyLLM
       end
 
       def answer_hook(request)
-        event, handlers = @hook_callbacks.fetch(request["callback_id"]) do
+        event, handlers, timeout = @hook_callbacks.fetch(request["callback_id"]) do
           raise ArgumentError, "no hook callback #{request["callback_id"].inspect}"
         end
-        Hooks.run(event, handlers, request["input"], request["tool_use_id"])
+        Hooks.run(event, handlers, request["input"], request["tool_use_id"], timeout: timeout)
       end
 
       def answer_permission(request)

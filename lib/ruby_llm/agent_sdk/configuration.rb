@@ -16,7 +16,7 @@ module RubyLLM
         max_recoveries: 2, executor: nil, logger: nil, default_pool: nil,
         # The operations dashboard (RubyLLM::AgentSDK::Dashboard::Engine): see README "Dashboard".
         dashboard_authorize: nil, dashboard_base_controller: "ActionController::Base",
-        dashboard_session_class: "AgentSession", dashboard_per_page: 50, dashboard_days: 30,
+        dashboard_session_class: "AgentSession", dashboard_per_page: 50, dashboard_days: 7,
         dashboard_p95_turns: 20, dashboard_p95_cost_usd: 1.0, dashboard_tool_error_rate: 0.05
       }.freeze
 

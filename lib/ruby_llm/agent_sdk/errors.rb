@@ -44,8 +44,28 @@ module RubyLLM
       end
     end
 
-    # A control request (initialize, interrupt, …) got no answer in time.
+    # A control request (initialize, interrupt, set_model, …) got no answer within control_timeout.
     class ControlTimeoutError < Error; end
+
+    # The CLI answered a control request with an error: `subtype` is the request ("set_permission_mode", …),
+    # `cli_error` the CLI's own text (e.g. "Cannot set permission mode to bypassPermissions because …").
+    class ControlRequestError < CLIConnectionError
+      attr_reader :subtype, :cli_error
+
+      def initialize(subtype, cli_error)
+        @subtype = subtype
+        @cli_error = cli_error && Redaction.text(cli_error.to_s)
+        super("#{subtype} failed: #{cli_error}")
+      end
+    end
+
+    # A Client used after #close (query, set_model, set_permission_mode, interrupt, mcp_status). A closed Client
+    # stays closed: open a new one (resume: client.session_id continues the conversation).
+    class ClientClosedError < Error
+      def initialize(message = "this Client is closed; open a new one (resume: its session_id to continue)")
+        super
+      end
+    end
 
     # A run ended by a failure that may pass if the run is tried again: an `:api` result whose `api_error` is
     # retriable (429, 5xx, overloaded, a connection that failed) after the loop's own retries. Raised by the Rails

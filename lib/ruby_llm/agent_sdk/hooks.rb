@@ -11,12 +11,22 @@ module RubyLLM
     # A handler gets a Context and returns a Result (or nil for "no opinion"). A handler that raises fails closed:
     # a tool event is denied, any other event stops the run; the error is logged through Hooks.logger.
     module Hooks
+      # The hook events of Claude Code 2.1.x (the official SDK's HOOK_EVENTS), by their Ruby names. Which of them
+      # a CLI run in stream-json mode really sends is in the README ("Hook events").
       EVENTS = {
         pre_tool_use: "PreToolUse", post_tool_use: "PostToolUse", post_tool_use_failure: "PostToolUseFailure",
-        user_prompt_submit: "UserPromptSubmit", stop: "Stop", subagent_stop: "SubagentStop",
-        pre_compact: "PreCompact", notification: "Notification", subagent_start: "SubagentStart",
-        permission_request: "PermissionRequest", session_start: "SessionStart", session_end: "SessionEnd"
+        post_tool_batch: "PostToolBatch", notification: "Notification", user_prompt_submit: "UserPromptSubmit",
+        user_prompt_expansion: "UserPromptExpansion", session_start: "SessionStart", session_end: "SessionEnd",
+        stop: "Stop", stop_failure: "StopFailure", subagent_start: "SubagentStart", subagent_stop: "SubagentStop",
+        pre_compact: "PreCompact", post_compact: "PostCompact", permission_request: "PermissionRequest",
+        permission_denied: "PermissionDenied", setup: "Setup", teammate_idle: "TeammateIdle",
+        task_created: "TaskCreated", task_completed: "TaskCompleted", elicitation: "Elicitation",
+        elicitation_result: "ElicitationResult", config_change: "ConfigChange", worktree_create: "WorktreeCreate",
+        worktree_remove: "WorktreeRemove", instructions_loaded: "InstructionsLoaded", cwd_changed: "CwdChanged",
+        file_changed: "FileChanged", message_display: "MessageDisplay"
       }.freeze
+      # A name in the CLI's own spelling: passed through as it is, so an event newer than this list still works.
+      CLI_EVENT_NAME = /\A[A-Z][A-Za-z0-9]*\z/.freeze
 
       class << self
         attr_writer :logger
@@ -25,13 +35,15 @@ module RubyLLM
           @logger ||= Logger.new($stderr, progname: "agent_sdk")
         end
 
-        # :pre_tool_use / "pre_tool_use" / "PreToolUse" → "PreToolUse"
+        # :pre_tool_use / "pre_tool_use" / "PreToolUse" → "PreToolUse". Any CamelCase name goes to the CLI as it is
+        # (events added after this list); an unknown snake_case name is a typo and raises.
         def event_name(event)
           key = event.to_s
-          return key if EVENTS.value?(key)
+          return key if key.match?(CLI_EVENT_NAME)
 
           EVENTS.fetch(key.to_sym) do
-            raise ArgumentError, "unknown hook event #{event.inspect}; valid events: #{EVENTS.keys.join(", ")}"
+            raise ArgumentError, "unknown hook event #{event.inspect}; valid events: #{EVENTS.keys.join(", ")} " \
+                                 "(or the CLI's own CamelCase name of a newer event)"
           end
         end
 
@@ -147,7 +159,26 @@ module RubyLLM
       end
 
       # Runs the handlers of one callback id; returns the CLI hook output Hash.
-      def self.run(event, handlers, input, tool_use_id)
+      #
+      # With a timeout (the matcher's timeout:, seconds) the handlers run in a thread of their own, killed when the
+      # timeout passes; the answer is then what the CLI itself does with a hook past its timeout, so the run goes on:
+      # a tool event (PreToolUse, PermissionRequest) is denied, any other event has no opinion.
+      def self.run(event, handlers, input, tool_use_id, timeout: nil)
+        return call_handlers(event, handlers, input, tool_use_id) unless timeout
+
+        thread = Thread.new do
+          Thread.current.report_on_exception = false
+          call_handlers(event, handlers, input, tool_use_id)
+        end
+        return thread.value if thread.join(timeout)
+
+        thread.kill
+        logger.warn("hook #{event} did not answer within its timeout of #{timeout} s; it was stopped")
+        tool_event = %w[PreToolUse PermissionRequest].include?(event)
+        tool_event ? Result.deny("Hook timed out after #{timeout} s").to_cli(event) : {}
+      end
+
+      def self.call_handlers(event, handlers, input, tool_use_id)
         ctx = Context.new(event, input, tool_use_id)
         output = {}
         handlers.each do |handler|
@@ -172,7 +203,7 @@ module RubyLLM
         else raise TypeError, "hook returned #{result.class}; return a Hooks::Result, a Hash or nil"
         end
       end
-      private_class_method :normalize
+      private_class_method :normalize, :call_handlers
     end
   end
 end

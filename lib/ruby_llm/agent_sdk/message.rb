@@ -47,6 +47,11 @@ module RubyLLM
         result? && !subtype.nil? && subtype != "success"
       end
 
+      # What a result carries for output_format: (the CLI's --json-schema): the parsed object, or nil.
+      def structured_output
+        result? ? to_h["structured_output"] : nil
+      end
+
       # The whole line as a Hash with string keys, built on first use.
       def to_h
         @to_h ||= Native.parse_json(@raw).freeze

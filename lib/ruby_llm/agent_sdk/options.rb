@@ -2,11 +2,14 @@
 
 require "json"
 require "pathname"
+require_relative "options/cli_checks"
 
 module RubyLLM
   module AgentSDK
     # Validated options of one query or client. Unknown keys and bad values raise ArgumentError naming what is valid.
     class Options
+      include CLIChecks
+
       PERMISSION_MODES = {
         default: "default", accept_edits: "acceptEdits", plan: "plan",
         bypass_permissions: "bypassPermissions", dont_ask: "dontAsk", auto: "auto"
@@ -25,19 +28,23 @@ module RubyLLM
         add_dirs: :directory_list, env: :env, settings: :settings, include_partial_messages: :boolean,
         extra_args: :extra_args, max_buffer_size: :positive_integer, stderr: :callable,
         hooks: :hooks, can_use_tool: :callable, strict_parsing: :boolean,
-        control_timeout: :positive_number, close_timeout: :positive_number,
+        control_timeout: :positive_number, close_timeout: :positive_number, timeout: :positive_number,
         tools: :tools, context: :anything, tool_timeout: :positive_number, tool_result_max_bytes: :positive_integer,
         tool_executions: :tool_executions,
         api_key: :secret, base_url: :url, provider: :provider, max_tokens: :positive_integer,
         max_output_tokens: :positive_integer, max_retries: :non_negative_integer, prompt_caching: :boolean,
         session_store: :session_store, connect_timeout: :positive_number, idle_timeout: :positive_number,
-        request_timeout: :positive_number, ca_file: :file, dedup_tool_calls: :boolean, parallel_tool_calls: :boolean
+        request_timeout: :positive_number, ca_file: :file, dedup_tool_calls: :boolean, parallel_tool_calls: :boolean,
+        agents: :agents, output_format: :output_format, setting_sources: :setting_sources, sandbox: :sandbox,
+        plugins: :plugins, mcp_servers: :mcp_servers, max_thinking_tokens: :non_negative_integer, effort: :effort,
+        betas: :string_list, cli_tools: :cli_tools, enable_file_checkpointing: :boolean
       }.freeze
 
       # Options that only one transport understands: passing one to the other is an error, not a silent no-op.
       CLI_ONLY = %i[cli_path fallback_model append_system_prompt allowed_tools disallowed_tools permission_mode
                     fork_session continue_conversation add_dirs env settings extra_args max_buffer_size stderr
-                    control_timeout close_timeout].freeze
+                    control_timeout close_timeout agents output_format setting_sources sandbox plugins mcp_servers
+                    max_thinking_tokens effort betas cli_tools enable_file_checkpointing].freeze
       API_ONLY = %i[api_key base_url provider max_tokens max_output_tokens max_retries prompt_caching session_store
                     connect_timeout idle_timeout request_timeout ca_file dedup_tool_calls parallel_tool_calls].freeze
 
@@ -45,6 +52,7 @@ module RubyLLM
                    control_timeout: 60.0, close_timeout: 10.0, fork_session: false, continue_conversation: false,
                    include_partial_messages: false, allowed_tools: [].freeze, disallowed_tools: [].freeze,
                    add_dirs: [].freeze, env: {}.freeze, extra_args: {}.freeze, hooks: {}.freeze, tools: [].freeze,
+                   betas: [].freeze, plugins: [].freeze, mcp_servers: {}.freeze, enable_file_checkpointing: false,
                    tool_result_max_bytes: ToolRunner::DEFAULT_RESULT_MAX_BYTES,
                    provider: :anthropic, max_output_tokens: 4096, max_retries: 2, prompt_caching: true,
                    connect_timeout: 10.0, idle_timeout: 120.0, request_timeout: 600.0, dedup_tool_calls: true,
@@ -128,11 +136,21 @@ module RubyLLM
       end
 
       def check_transport_options(given)
+        check_sandbox_settings
         wrong = given.keys & (@values[:transport] == :api ? CLI_ONLY : API_ONLY)
         return if wrong.empty?
 
         raise ArgumentError, "#{wrong.map(&:inspect).join(", ")} #{wrong.size > 1 ? "are" : "is"} not valid with " \
                              "transport: #{@values[:transport].inspect}"
+      end
+
+      # sandbox: goes into the --settings JSON, which a settings file path cannot take.
+      def check_sandbox_settings
+        settings = @values[:settings]
+        return unless @values[:sandbox] && settings && !settings.lstrip.start_with?("{")
+
+        raise ArgumentError, "sandbox: cannot be combined with a settings file path (settings: #{settings.inspect}); " \
+                             "put the sandbox in that file, or pass settings: as a Hash"
       end
 
       def invalid(name, value, expected)

@@ -11,11 +11,15 @@ module RubyLLM
       # pool: a Pool or the name of one (config.agent_sdk.pool): the run takes one of its prewarmed CLIs and so its
       # options (given ones must match them, see Pool#options_for).
       def initialize(prompt, options = nil, pool: nil, **kwargs)
-        raise ArgumentError, "prompt must be a non-empty String" unless prompt.is_a?(String) && !prompt.strip.empty?
+        streamed = prompt.respond_to?(:each) && !prompt.is_a?(String) && !prompt.is_a?(Hash)
+        unless streamed || (prompt.is_a?(String) && !prompt.strip.empty?)
+          raise ArgumentError, "prompt must be a non-empty String (or, on :cli, an Enumerable of user messages)"
+        end
         raise ArgumentError, "pass options as keywords or one Options, not both" if options && !kwargs.empty?
 
         pool &&= Pool.fetch(pool)
         @options = pool ? pooled_options(pool, options, kwargs) : (options || Options.build(**kwargs))
+        raise ArgumentError, "streaming input (an Enumerable prompt) needs transport: :cli" if streamed && @options.transport == :api
         @prompt = prompt
         # The test seam (nil outside tests): a stubbed transport from Testing.stubbed_transport, else the real one.
         @transport = Testing.stubbed_transport&.open(prompt, @options) || pool&.checkout ||
@@ -36,8 +40,8 @@ module RubyLLM
         nil
       end
 
-      # Stops the run from another thread: :api aborts the request in flight and ends with an "error_cancelled"
-      # result; :cli sends the CLI an interrupt (its result follows).
+      # Stops the run from another thread (or from the block): it ends with an "error_cancelled" result on both
+      # transports. :api aborts the request in flight; :cli sends the CLI an interrupt and waits for its answer.
       def cancel
         @transport.is_a?(CLI) ? @transport.interrupt : @transport.cancel
       end

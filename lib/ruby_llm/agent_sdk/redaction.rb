@@ -50,6 +50,7 @@ module RubyLLM
         when :api_key then value.nil? ? "nil" : MARK
         when :env then env(value)
         when :settings then settings(value)
+        when :mcp_servers then mcp_servers(value)
         when :base_url then value.is_a?(String) ? url(value).inspect : text(value.inspect)
         else text(value.inspect)
         end
@@ -60,6 +61,18 @@ module RubyLLM
         return text(value.inspect) unless value.is_a?(Hash)
 
         "{#{value.map { |k, v| "#{text(k.inspect)}=>#{v.nil? ? "nil" : MARK}" }.join(", ")}}"
+      end
+
+      # mcp_servers: each server's env and header values are hidden (tokens go there); the rest is shown.
+      def mcp_servers(value)
+        return text(value.inspect) unless value.is_a?(Hash)
+
+        shown = value.to_h do |name, config|
+          next [name, config] unless config.is_a?(Hash)
+
+          [name, config.to_h { |k, v| [k, %w[env headers].include?(k.to_s) && v.is_a?(Hash) ? v.transform_values { MARK } : v] }]
+        end
+        text(shown.inspect)
       end
 
       # settings: inline JSON (a Hash or a String starting with "{") may hold env and keys: hidden; a path is shown.

@@ -174,7 +174,8 @@ module RubyLLM
 
       def pre_tool_use(call)
         matching_hooks("PreToolUse", call.name).each do |matcher|
-          output = Hooks.run("PreToolUse", matcher.handlers, hook_input(call, "PreToolUse"), call.id)
+          output = Hooks.run("PreToolUse", matcher.handlers, hook_input(call, "PreToolUse"), call.id,
+                             timeout: matcher.timeout)
           specific = output["hookSpecificOutput"].is_a?(Hash) ? output["hookSpecificOutput"] : {}
           if output["continue"] == false
             return refused(call, output["stopReason"] || "Stopped by a pre_tool_use hook", :hook)
@@ -400,7 +401,7 @@ module RubyLLM
 
         extra = is_error ? { "error" => content } : { "tool_response" => content }
         matchers.each do |matcher|
-          Hooks.run(event, matcher.handlers, hook_input(call, event, extra), call.id)
+          Hooks.run(event, matcher.handlers, hook_input(call, event, extra), call.id, timeout: matcher.timeout)
         end
       rescue StandardError => e
         logger.error(Redaction.text("agent_sdk: #{event} hook for #{call.name} failed: #{e.class}: #{e.message}"))

@@ -20,7 +20,8 @@ module RubyLLM
           argv << "--append-system-prompt=#{o.append_system_prompt}" if o.append_system_prompt
           allowed = o.allowed_tools + (mcp_server ? mcp_server.cli_tool_names : [])
           argv << "--allowedTools=#{allowed.join(",")}" unless allowed.empty?
-          argv << "--mcp-config=#{JSON.generate("mcpServers" => { mcp_server.name => mcp_server.mcp_config })}" if mcp_server
+          servers = mcp_servers(o, mcp_server)
+          argv << "--mcp-config=#{JSON.generate("mcpServers" => servers)}" unless servers.empty?
           argv << "--disallowedTools=#{o.disallowed_tools.join(",")}" unless o.disallowed_tools.empty?
           argv << "--max-turns=#{o.max_turns}" if o.max_turns
           argv << "--max-budget-usd=#{o.max_budget_usd.to_f}" if o.max_budget_usd
@@ -33,10 +34,55 @@ module RubyLLM
           argv << "--fork-session" if o.fork_session
           argv << "--continue" if o.continue_conversation
           o.add_dirs.each { |dir| argv << "--add-dir=#{dir}" }
-          argv << "--settings=#{o.settings}" if o.settings
+          settings = settings(o)
+          argv << "--settings=#{settings}" if settings
           argv << "--include-partial-messages" if o.include_partial_messages
+          argv.concat(parity_flags(o))
           o.extra_args.each { |flag, value| argv << (value.nil? ? "--#{flag}" : "--#{flag}=#{value}") }
           argv
+        end
+
+        # The flags of the options the official Agent SDK has too (its names, the same CLI flags it passes).
+        def parity_flags(options)
+          o = options
+          argv = []
+          argv << "--json-schema=#{JSON.generate(o.output_format)}" if o.output_format
+          argv << "--setting-sources=#{o.setting_sources.join(",")}" if o.setting_sources
+          o.plugins.each { |plugin| argv << "--plugin-dir#{"-no-mcp" if plugin["skipMcpDiscovery"]}=#{plugin["path"]}" }
+          if o.max_thinking_tokens
+            argv << (o.max_thinking_tokens.zero? ? "--thinking=disabled" : "--max-thinking-tokens=#{o.max_thinking_tokens}")
+          end
+          argv << "--effort=#{o.effort}" if o.effort
+          argv << "--betas=#{o.betas.join(",")}" unless o.betas.empty?
+          argv << "--tools=#{o.cli_tools == :default ? "default" : o.cli_tools.join(",")}" if o.cli_tools
+          # The prompt's user message comes back with its uuid: the id Client#rewind_files takes.
+          argv << "--replay-user-messages" if o.enable_file_checkpointing
+          argv
+        end
+
+        # External servers (mcp_servers:) and the Ruby tools' in-process server, in one --mcp-config.
+        def mcp_servers(options, mcp_server)
+          servers = options.mcp_servers.dup
+          servers[mcp_server.name] = mcp_server.mcp_config if mcp_server
+          servers
+        end
+
+        # settings: with sandbox: merged in (the CLI reads the sandbox from its settings).
+        def settings(options)
+          return options.settings unless options.sandbox
+
+          inline = options.settings ? JSON.parse(options.settings) : {}
+          JSON.generate(inline.merge("sandbox" => options.sandbox))
+        end
+
+        # What the initialize control request carries besides hooks: the subagent definitions (agents:).
+        def initialize_fields(options)
+          options.agents ? { "agents" => options.agents } : {}
+        end
+
+        # Environment the options add to the CLI's (enable_file_checkpointing: turns on the SDK file history).
+        def env(options)
+          options.enable_file_checkpointing ? { "CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING" => "true" } : {}
         end
       end
     end

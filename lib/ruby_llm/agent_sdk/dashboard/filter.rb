@@ -42,9 +42,10 @@ module RubyLLM
           relation
         end
 
-        # The days the range covers (for a plot's x axis), or nil without one.
+        # The days the range covers (for a plot's x axis), or nil without one (or past a year: the plot then shows
+        # the days that have runs).
         def days
-          from && to && from <= to ? (from..to).to_a : nil
+          from && to && from <= to && to - from < 366 ? (from..to).to_a : nil
         end
 
         # The filters as query parameters (links keep them).

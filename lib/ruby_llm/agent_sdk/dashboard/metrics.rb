@@ -97,21 +97,33 @@ module RubyLLM
           result
         end
 
-        # percentile_cont(p): rank p·(n−1) between the values at floor and ceil, interpolated.
+        # percentile_cont(p) without it: the value at rank p·(n−1) of the sorted values, interpolated between the
+        # rows at its floor and the one after. One statement: the rows of the range read once, ranked by each column
+        # (window functions, SQLite 3.25+), and only the rows at those ranks returned.
         def percentiles_by_rank(finished)
-          result = { runs: finished.unscope(:order).count }
-          COLUMNS.each do |key, name|
-            n = result[:runs]
+          names = COLUMNS.values
+          ranked = names.inject(finished.unscope(:order)) { |scope, name| scope.where.not(name => nil) }
+          ranks = PERCENTILES.values.flat_map do |p|
+            low = "CAST(#{p} * (n - 1) AS INTEGER)"
+            [low, "#{low} + 1"]
+          end.join(", ")
+          selects = names.each_with_index.map do |name, i|
+            "#{column(name)} AS v#{i}, ROW_NUMBER() OVER (ORDER BY #{column(name)}) - 1 AS r#{i}"
+          end
+          inner = ranked.select(Arel.sql("#{selects.join(', ')}, COUNT(*) OVER () AS n")).to_sql
+          where = names.each_index.map { |i| "r#{i} IN (#{ranks})" }.join(" OR ")
+          rows = finished.connection.select_rows("SELECT n, #{names.each_index.map { |i| "r#{i}, v#{i}" }.join(', ')} " \
+                                                 "FROM (#{inner}) ranked WHERE #{where}", "Dashboard percentiles")
+          n = rows.first&.first.to_i
+          result = { runs: n }
+          COLUMNS.each_key.with_index do |key, i|
+            at = rows.to_h { |row| [row[1 + (2 * i)].to_i, row[2 + (2 * i)].to_f] }
             result[key] = PERCENTILES.transform_values do |p|
               next nil if n.zero?
 
               rank = p * (n - 1)
               low = rank.floor
-              values = finished.unscope(:order).where.not(name => nil).order(column(name))
-                               .offset(low).limit(2).pluck(column(name)).map(&:to_f)
-              next values.first if values.size < 2
-
-              values[0] + ((values[1] - values[0]) * (rank - low))
+              at[low] + ((at.fetch(low + 1, at[low]) - at[low]) * (rank - low))
             end
           end
           result

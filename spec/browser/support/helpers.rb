@@ -1,0 +1,107 @@
+# frozen_string_literal: true
+
+require_relative "running_app"
+
+module AgentSDKSpec
+  # What the browser specs share: the running app, the support agent's scripted model turns, sessions made and read
+  # through the app's console, and a watch on the page's message list.
+  module BrowserHelpers
+    # A model turn the FakeServer holds until the spec releases it (or `timeout` passes): a run that stays running.
+    class HeldTurn
+      def initialize(turn, timeout: 120)
+        @turn = turn
+        @timeout = timeout
+        @released = false
+        @requested = false
+      end
+
+      def call(_request)
+        @requested = true
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + @timeout
+        sleep 0.05 until @released || Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+        @turn
+      end
+
+      def requested?
+        @requested
+      end
+
+      def release!
+        @released = true
+      end
+    end
+
+    # Every element added to #agent_messages (at any depth) with an id, in the order the page saw them, and a mark
+    # a reload would erase.
+    WATCH_MESSAGES = <<~JS
+      window.agentRowsSeen = [];
+      window.agentPageMark = "not reloaded";
+      new MutationObserver(function (records) {
+        records.forEach(function (record) {
+          record.addedNodes.forEach(function (node) {
+            if (node.nodeType === 1 && node.matches(".agent-message[id]")) window.agentRowsSeen.push(node.id);
+          });
+        });
+      }).observe(document.getElementById("agent_messages"), { childList: true, subtree: true });
+    JS
+
+    PROMPT = "Customer Ada says order ORD-1042 never arrived. Sort it out."
+
+    def self.included(group)
+      group.before do
+        app.model.script([])
+        app.model.clear_requests
+      end
+    end
+
+    def app
+      AgentSDKSpec::RunningApp.instance
+    end
+
+    # bin/demo's support conversation: two tool calls, then the answer (3 turns), each `delay` seconds late.
+    def support_turns(delay: 0.3)
+      [{ tool_use: { name: "lookup_order", input: { "order_number" => "ORD-1042" } }, delay: delay,
+         usage: { input_tokens: 1_350, output_tokens: 45 } },
+       { tool_use: { name: "check_shipment_status", input: { "tracking_number" => "1Z999AA10123456784" } }, delay: delay,
+         usage: { input_tokens: 1_520, output_tokens: 48 } },
+       { text: "Order ORD-1042 was lost in transit; I have told Ada.", delay: delay,
+         usage: { input_tokens: 1_690, output_tokens: 31 } }]
+    end
+
+    # A session of the signed-in user, not started: its id.
+    def create_session(prompt = PROMPT)
+      app.console("User.find_by!(name: 'Ada').agent_sessions.create!(prompt: #{prompt.dump}).id")
+    end
+
+    # What the scaffold's create does after creating it: the first message, saved and broadcast, and AgentJob enqueued.
+    def start_session(id, prompt = PROMPT)
+      app.console("AgentSession.find(#{id}).say!(#{prompt.dump}).id")
+    end
+
+    def session_row(id)
+      app.console("AgentSession.find(#{id}).slice(:status, :num_turns, :total_cost_usd, :cancel_requested_at)" \
+                  ".merge('total_cost_usd' => AgentSession.find(#{id}).total_cost_usd&.to_f)")
+    end
+
+    def wait_for_status(id, status, timeout: 60)
+      browser_page.wait_until("session #{id} #{status} in the database", timeout: timeout) do
+        session_row(id)["status"] == status
+      end
+    end
+
+    # The session's rows as the database has them: their dom ids in position order.
+    def row_ids(id)
+      app.console("AgentSession.find(#{id}).agent_messages.map { |row| ActionView::RecordIdentifier.dom_id(row) }")
+    end
+
+    def watch_messages
+      browser_page.execute(WATCH_MESSAGES)
+    end
+
+    def badge(id)
+      "#status_agent_session_#{id}"
+    end
+  end
+end
+
+RSpec.configure { |config| config.include AgentSDKSpec::BrowserHelpers, :browser } if defined?(RSpec)
