@@ -241,7 +241,7 @@ module RubyLLM
       def pid = @child&.pid
 
       # True while the process runs and its output is open (a prewarmed CLI that crashed while idle is not).
-      def alive? = !@child.nil? && @child.owned? && !@child.exited? && !@eof
+      def alive? = !@child.nil? && !@stopped && @child.owned? && !@child.exited? && !@eof
 
       # The argv this CLI is started with (CLI::Arguments).
       def build_argv
