@@ -18,7 +18,7 @@ RSpec.describe "AgentJob through a prewarmed CLI pool", :rails do
                         default_pool: :support) do
         pool = config.pool(:support, size: 1)
         begin
-          expect(pool.wait_ready(1)).to be(true)
+          expect(pool.wait_ready(1, timeout: 300)).to be(true)
           warm = pool.ready_pids.first
 
           AgentJob.perform_now(session.id, session.prompt)
