@@ -85,6 +85,51 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
     end
   end
 
+  it "binds each query's execution store, context and hook handlers to its prewarmed CLI, and to no other" do
+    calls = []
+    refund = Class.new(SDK::Tool) do
+      tool_name "issue_refund"
+      description "Refunds an order"
+      side_effect!
+      param :order, :string, required: true
+      define_method(:call) do |order:|
+        calls << [context[:tenant], order]
+        "refunded #{order} for #{context[:tenant]}"
+      end
+    end
+    turn = { tool_use: { name: "mcp__agent_sdk__issue_refund", input: { "order" => "A1" } } }
+    with_cli([turn, { text: "Refunded." }, turn, { text: "Refunded too." }]) do |server, options|
+      hook = ->(_ctx) {}
+      pool = pool_of(options, size: 2, refill_delay: 3600, tools: [refund], context: { tenant: "pool" },
+                              hooks: { pre_tool_use: [{ matcher: "mcp__agent_sdk__issue_refund", handler: hook }] })
+      expect(pool.wait_ready(2, timeout: patience)).to be(true)
+      warm = pool.ready_pids
+      seen = []
+      stores = %w[a b].map do |tenant|
+        store = SDK::ToolExecutions::Memory.new
+        record = lambda do |ctx|
+          seen << [tenant, ctx.tool_input["order"], child_pids & warm]
+          nil
+        end
+        hooks = { pre_tool_use: [{ matcher: "mcp__agent_sdk__issue_refund", handler: record }] }
+        messages = SDK.query("Refund A1", pool: pool, tools: [refund], context: { tenant: tenant },
+                                        tool_executions: store, hooks: hooks).to_a
+        expect(messages.last).to be_result
+        store
+      end
+      # the same call in both: a shared store would have replayed the first result instead of running it again
+      expect(calls).to eq([%w[a A1], %w[b A1]])
+      expect(stores.map { |store| store.calls.values.map { |c| c[:content] } })
+        .to eq([["refunded A1 for a"], ["refunded A1 for b"]])
+      expect(seen.map(&:first)).to eq(%w[a b])
+      expect(seen.map(&:last)).to eq([warm, warm.drop(1)]) # each ran on a prewarmed CLI, the first one's gone by the second
+      expect(pool.stats).to include(misses: 0)
+      expect(server.agent_requests.map { |r| r.body["messages"].to_s }.grep(/refunded A1 for/).size).to eq(2)
+      expect { pool.checkout(SDK::Options.build(**options, tools: [refund])) }
+        .to raise_error(ArgumentError, /hooks: differ from the pool's spawn-time options/)
+    end
+  end
+
   it "replaces an idle CLI that was killed, and one over max_rss_mb; stops idle ones and waits for the next query" do
     with_cli([], default: { text: "ok" }) do |_server, options|
       pool = pool_of(options, size: 1, check_interval: 0.1)
