@@ -122,7 +122,8 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
       expect(stores.map { |store| store.calls.values.map { |c| c[:content] } })
         .to eq([["refunded A1 for a"], ["refunded A1 for b"]])
       expect(seen.map(&:first)).to eq(%w[a b])
-      expect(seen.map(&:last)).to eq([warm, warm.drop(1)]) # each ran on a prewarmed CLI, the first one's gone by the second
+      # each ran on a prewarmed CLI (the first one's stopped by the second query)
+      expect(seen.map(&:last)).to eq([warm, warm.drop(1)])
       expect(pool.stats).to include(misses: 0)
       expect(server.agent_requests.map { |r| r.body["messages"].to_s }.grep(/refunded A1 for/).size).to eq(2)
       expect { pool.checkout(SDK::Options.build(**options, tools: [refund])) }

@@ -45,7 +45,8 @@ RSpec.describe "AgentJob through a prewarmed CLI pool", :rails do
           expect(ran_on).to eq([warm]) # the tool ran while the prewarmed CLI was this process's only child
           expect(pool.stats).to include(misses: 0)
           rows = RubyLLM::AgentSDK::ActiveRecord::ToolExecutionStore.model.where(agent_session_id: session.id)
-          expect(rows.pluck(:tool_name, :status, :result, :is_error)).to eq([["issue_refund", "finished", "refunded 1042", false]])
+          expect(rows.pluck(:tool_name, :status, :result, :is_error))
+            .to eq([["issue_refund", "finished", "refunded 1042", false]])
         ensure
           config.pools.delete(:support)&.shutdown
           RubyLLM::AgentSDK::Pool.unregister(pool)

@@ -270,8 +270,8 @@ module RubyLLM
       end
 
       def runner_options(options)
-        { context: options.context, default_timeout: options.tool_timeout, result_max_bytes: options.tool_result_max_bytes,
-          executions: options.tool_executions }
+        { context: options.context, default_timeout: options.tool_timeout,
+          result_max_bytes: options.tool_result_max_bytes, executions: options.tool_executions }
       end
 
       def child_env
@@ -292,7 +292,9 @@ module RubyLLM
         @hook_callbacks = hook_callbacks(options)
         ids = @hook_callbacks.keys.each
         options.hooks.to_h do |event, matchers|
-          [event, matchers.map { |m| { "matcher" => m.matcher, "hookCallbackIds" => [ids.next], "timeout" => m.timeout }.compact }]
+          [event, matchers.map do |m|
+            { "matcher" => m.matcher, "hookCallbackIds" => [ids.next], "timeout" => m.timeout }.compact
+          end]
         end
       end
 

@@ -36,7 +36,8 @@ module RubyLLM
       end
 
       # pool: a Pool or a pool's name: the client's conversation runs on one of its prewarmed CLIs (its own from then
-      # on: it is stopped at #close), with the pool's spawn-time options and its own per-checkout ones (Pool::PER_CHECKOUT).
+      # on: it is stopped at #close), with the pool's spawn-time options and its own per-checkout ones
+      # (Pool::PER_CHECKOUT).
       def initialize(pool: nil, **options)
         pool &&= Pool.fetch(pool)
         @options = pool ? pool.options_for(options) : Options.build(**options)

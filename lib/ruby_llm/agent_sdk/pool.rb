@@ -139,7 +139,8 @@ module RubyLLM
       # this CLI (CLI#bind), for this caller only.
       def checkout(bound = nil)
         if bound && !(differ = differences(bound)).empty?
-          raise ArgumentError, "pool #{label}: #{differ.map { |k| "#{k}:" }.join(", ")} differ from the pool's spawn-time options"
+          raise ArgumentError, "pool #{label}: #{differ.map { |k| "#{k}:" }.join(", ")} differ from the pool's " \
+                               "spawn-time options"
         end
 
         state = current
