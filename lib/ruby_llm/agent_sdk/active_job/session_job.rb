@@ -35,9 +35,10 @@ module RubyLLM
         RETRIABLE = [TransientError, ProcessError, CLIConnectionError, ControlTimeoutError].freeze
         # What can never succeed as it is: bad options, no CLI, a session in the wrong state, strict-parsing refusals.
         DISCARDED = [ArgumentError, CLINotFoundError, SessionStateError, JSONDecodeError].freeze
-        # The CLI reports an API that failed after its own retries as a result with is_error: true and this text.
         # What the MCP server's runner answers a call that needs approval with (ToolRunner#approval).
         APPROVAL_REFUSAL = /\A([A-Za-z0-9_-]+) is awaiting approval\z/.freeze
+        # A CLI result line that did not come through CLI::Results (a recorded or stubbed stream): an API that failed
+        # after the CLI's own retries is `success` with is_error: true and this text. Mapped results carry api_error.
         CLI_TRANSIENT = /\bAPI Error: (?:429|5\d\d)\b|overloaded|Connection error|timed? ?out/i.freeze
 
         included do
