@@ -146,7 +146,9 @@ module RubyLLM
         return self if @child
 
         @reader = Native::LineReader.new(options.max_buffer_size)
-        @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
+        @private_files = Arguments::PrivateFiles.new
+        argv = Arguments.with_private_json(build_argv, @private_files)
+        @child = ChildProcess.new(argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
                                   redact: secrets)
         timeout = options.control_timeout
         timeout = [timeout, deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)].min if deadline
@@ -240,15 +242,19 @@ module RubyLLM
       def close
         @stopped = true
         child = @child
-        return unless child
+        return @private_files&.remove unless child
 
         status = child.stop(grace: options.close_timeout)
+        @private_files.remove if child.owned?
         @exit_status = status
       end
 
       # For finalizers: stop without waiting.
       def abandon
-        @child&.stop_async
+        return unless @child
+
+        @child.stop_async
+        @private_files.remove if @child.owned?
       end
 
       def pid = @child&.pid
