@@ -61,6 +61,26 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
     end
   end
 
+  it "tells spawn-time options (must be the pool's) from per-checkout ones (the query's)" do
+    allow_all = ->(*) { SDK::Permissions::Result.allow }
+    hooks = ->(matcher, handler) { { pre_tool_use: [{ matcher: matcher, handler: handler }] } }
+    pool = pool_of({ model: "claude-sonnet-4-5", can_use_tool: allow_all, hooks: hooks.call("Bash", ->(_) {}) })
+    mine = ->(*) { SDK::Permissions::Result.allow }
+    audit = ->(_) {}
+    store = SDK::ToolExecutions::Memory.new
+    bound = pool.options_for(context: { user: 7 }, tool_executions: store, timeout: 30, can_use_tool: mine,
+                             hooks: hooks.call("Bash", audit))
+    expect(bound).to have_attributes(context: { user: 7 }, tool_executions: store, timeout: 30, can_use_tool: mine)
+    expect(bound.hooks["PreToolUse"].first.handlers).to eq([audit])
+    expect(pool.options).to have_attributes(context: nil, tool_executions: nil, can_use_tool: allow_all)
+    expect(pool.differences(bound)).to be_empty
+    expect(pool.differences(bound.with(hooks: hooks.call("Read", audit)))).to eq([:hooks]) # another matcher
+    expect(pool.differences(bound.with(hooks: {}))).to eq([:hooks])
+    expect(pool.differences(SDK::Options.build(model: "claude-sonnet-4-5", hooks: hooks.call("Bash", audit))))
+      .to eq([:can_use_tool]) # none: the CLI was started with --permission-prompt-tool stdio
+    expect((SDK::Pool::PER_CHECKOUT + SDK::Pool::BOUND_CALLABLES) - SDK::Options::SCHEMA.keys).to be_empty
+  end
+
   it "answers each query on a prewarmed CLI of its own, and replaces it" do
     with_cli([], default: { text: "pooled" }) do |_server, options|
       pool = pool_of(options, size: 2)
