@@ -61,6 +61,26 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
     end
   end
 
+  it "tells spawn-time options (must be the pool's) from per-checkout ones (the query's)" do
+    allow_all = ->(*) { SDK::Permissions::Result.allow }
+    hooks = ->(matcher, handler) { { pre_tool_use: [{ matcher: matcher, handler: handler }] } }
+    pool = pool_of({ model: "claude-sonnet-4-5", can_use_tool: allow_all, hooks: hooks.call("Bash", ->(_) {}) })
+    mine = ->(*) { SDK::Permissions::Result.allow }
+    audit = ->(_) {}
+    store = SDK::ToolExecutions::Memory.new
+    bound = pool.options_for(context: { user: 7 }, tool_executions: store, timeout: 30, can_use_tool: mine,
+                             hooks: hooks.call("Bash", audit))
+    expect(bound).to have_attributes(context: { user: 7 }, tool_executions: store, timeout: 30, can_use_tool: mine)
+    expect(bound.hooks["PreToolUse"].first.handlers).to eq([audit])
+    expect(pool.options).to have_attributes(context: nil, tool_executions: nil, can_use_tool: allow_all)
+    expect(pool.differences(bound)).to be_empty
+    expect(pool.differences(bound.with(hooks: hooks.call("Read", audit)))).to eq([:hooks]) # another matcher
+    expect(pool.differences(bound.with(hooks: {}))).to eq([:hooks])
+    expect(pool.differences(SDK::Options.build(model: "claude-sonnet-4-5", hooks: hooks.call("Bash", audit))))
+      .to eq([:can_use_tool]) # none: the CLI was started with --permission-prompt-tool stdio
+    expect((SDK::Pool::PER_CHECKOUT + SDK::Pool::BOUND_CALLABLES) - SDK::Options::SCHEMA.keys).to be_empty
+  end
+
   it "answers each query on a prewarmed CLI of its own, and replaces it" do
     with_cli([], default: { text: "pooled" }) do |_server, options|
       pool = pool_of(options, size: 2)
@@ -82,6 +102,52 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
       expect(pool.wait_ready(2, timeout: patience)).to be(true)
       expect(pool.ready_pids & warm).to be_empty
       expect(pool.stats).to include(started: be >= 4)
+    end
+  end
+
+  it "binds each query's execution store, context and hook handlers to its prewarmed CLI, and to no other" do
+    calls = []
+    refund = Class.new(SDK::Tool) do
+      tool_name "issue_refund"
+      description "Refunds an order"
+      side_effect!
+      param :order, :string, required: true
+      define_method(:call) do |order:|
+        calls << [context[:tenant], order]
+        "refunded #{order} for #{context[:tenant]}"
+      end
+    end
+    turn = { tool_use: { name: "mcp__agent_sdk__issue_refund", input: { "order" => "A1" } } }
+    with_cli([turn, { text: "Refunded." }, turn, { text: "Refunded too." }]) do |server, options|
+      hook = ->(_ctx) {}
+      pool = pool_of(options, size: 2, refill_delay: 3600, tools: [refund], context: { tenant: "pool" },
+                              hooks: { pre_tool_use: [{ matcher: "mcp__agent_sdk__issue_refund", handler: hook }] })
+      expect(pool.wait_ready(2, timeout: patience)).to be(true)
+      warm = pool.ready_pids
+      seen = []
+      stores = %w[a b].map do |tenant|
+        store = SDK::ToolExecutions::Memory.new
+        record = lambda do |ctx|
+          seen << [tenant, ctx.tool_input["order"], child_pids & warm]
+          nil
+        end
+        hooks = { pre_tool_use: [{ matcher: "mcp__agent_sdk__issue_refund", handler: record }] }
+        messages = SDK.query("Refund A1", pool: pool, tools: [refund], context: { tenant: tenant },
+                                        tool_executions: store, hooks: hooks).to_a
+        expect(messages.last).to be_result
+        store
+      end
+      # the same call in both: a shared store would have replayed the first result instead of running it again
+      expect(calls).to eq([%w[a A1], %w[b A1]])
+      expect(stores.map { |store| store.calls.values.map { |c| c[:content] } })
+        .to eq([["refunded A1 for a"], ["refunded A1 for b"]])
+      expect(seen.map(&:first)).to eq(%w[a b])
+      # each ran on a prewarmed CLI (the first one's stopped by the second query)
+      expect(seen.map(&:last)).to eq([warm, warm.drop(1)])
+      expect(pool.stats).to include(misses: 0)
+      expect(server.agent_requests.map { |r| r.body["messages"].to_s }.grep(/refunded A1 for/).size).to eq(2)
+      expect { pool.checkout(SDK::Options.build(**options, tools: [refund])) }
+        .to raise_error(ArgumentError, /hooks: differ from the pool's spawn-time options/)
     end
   end
 

@@ -123,6 +123,19 @@ module RubyLLM
         options.timeout && Process.clock_gettime(Process::CLOCK_MONOTONIC) + options.timeout
       end
 
+      # A prewarmed CLI handed to one caller (Pool#checkout): options whose spawn-time values are this CLI's (see
+      # Pool::PER_CHECKOUT, Pool::BOUND_CALLABLES) replace the ones it was started with, for the rest of its life: the
+      # Ruby tools' context, execution store, timeout and result cap, the hook handlers and can_use_tool:, the
+      # deadlines. What the CLI itself was told (argv, env, hook matchers) stays.
+      def bind(options)
+        raise CLIConnectionError, "this CLI process was stopped" if @stopped
+
+        @options = options
+        @mcp_server&.bind(**runner_options(options))
+        @hook_callbacks = hook_callbacks(options) if @child # (an unstarted CLI builds them at connect)
+        self
+      end
+
       def connected? = !@child.nil? && !@stopped
 
       # True once #close ran (or a timed-out run had the process stopped): this CLI starts no new process.
@@ -259,8 +272,12 @@ module RubyLLM
       def build_mcp_server(options)
         return nil if options.tools.empty?
 
-        SdkMcpServer.new(options.tools, context: options.context, default_timeout: options.tool_timeout,
-                                        result_max_bytes: options.tool_result_max_bytes, executions: options.tool_executions)
+        SdkMcpServer.new(options.tools, **runner_options(options))
+      end
+
+      def runner_options(options)
+        { context: options.context, default_timeout: options.tool_timeout,
+          result_max_bytes: options.tool_result_max_bytes, executions: options.tool_executions }
       end
 
       def child_env
@@ -274,16 +291,23 @@ module RubyLLM
         end
       end
 
+      # The initialize request's hooks: one callback id per matcher, in order (#hook_callbacks maps them).
       def hooks_config
         return nil if options.hooks.empty?
 
+        @hook_callbacks = hook_callbacks(options)
+        ids = @hook_callbacks.keys.each
         options.hooks.to_h do |event, matchers|
           [event, matchers.map do |m|
-            id = "hook_#{@hook_callbacks.size}"
-            @hook_callbacks[id] = [event, m.handlers, m.timeout]
-            { "matcher" => m.matcher, "hookCallbackIds" => [id], "timeout" => m.timeout }.compact
+            { "matcher" => m.matcher, "hookCallbackIds" => [ids.next], "timeout" => m.timeout }.compact
           end]
         end
+      end
+
+      # callback id => [event, handlers, timeout]: the same ids for the same events and matchers (CLI#bind relies on it).
+      def hook_callbacks(options)
+        entries = options.hooks.flat_map { |event, matchers| matchers.map { |m| [event, m.handlers, m.timeout] } }
+        entries.each_with_index.to_h { |entry, index| ["hook_#{index}", entry] }
       end
 
       def write_json(hash)

@@ -236,8 +236,10 @@ module RubyLLM
         end
 
         # On a prewarmed CLI when build_options names a pool (pool: :name; pool: nil for none) or config.agent_sdk's
-        # default_pool does, and the run's options are the pool's: a first round, not a resume (a resumed session's
-        # CLI starts with --resume), the same model and options. Any other run starts its CLI as usual.
+        # default_pool does, and the run's spawn-time options are the pool's: a first round, not a resume (a resumed
+        # session's CLI starts with --resume), the same model and options. The session's own tool-execution store and
+        # context (and build_options' hook handlers) are bound to that CLI (Pool::PER_CHECKOUT). Any other run starts
+        # its CLI as usual.
         def agent_query(prompt, options, session)
           pool = @agent_pool && options.transport == :cli && Pool.fetch(@agent_pool)
           return Query.new(prompt, options) unless pool
