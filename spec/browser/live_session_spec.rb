@@ -63,18 +63,13 @@ RSpec.describe "the scaffold's session page, live", :browser do
     # The gap between rendering the page and subscribing: its stream source taken out, the run starts (its first
     # rows and the running status broadcast to no one here), then a new one subscribes (data-attempt: another
     # subscription, not the old one's) and the page catches up.
-    browser_page.execute("window.agentStream = document.querySelector('turbo-cable-stream-source'); agentStream.remove()")
+    unsubscribe_page
     start_session(id)
     browser_page.wait_until("the model asked") { held.requested? }
     gap = row_ids(id)
     expect(gap).not_to be_empty
     expect(browser_page.attributes("#agent_messages .agent-message", "id")).to be_empty
-    browser_page.execute(<<~JS)
-      const source = agentStream.cloneNode();
-      source.removeAttribute("connected");
-      source.dataset.attempt = "2";
-      document.querySelector(".agent-session").prepend(source);
-    JS
+    resubscribe_page
     browser_page.wait_until("the rows written in the gap") do
       browser_page.attributes("#agent_messages .agent-message", "id") == gap
     end
@@ -88,16 +83,6 @@ RSpec.describe "the scaffold's session page, live", :browser do
     expect(browser_page.evaluate("window.agentPageMark")).to eq("not reloaded")
   ensure
     held&.release!
-  end
-
-  # Until `count` catch-up requests have been answered (resource timing keeps them) and two frames have passed (a
-  # Turbo Stream renders on the next one).
-  def settle_catch_up(count)
-    browser_page.wait_until("#{count} catch-up requests answered") do
-      browser_page.evaluate("performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch').length") >= count
-    end
-    browser_page.execute("window.agentSettled = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.agentSettled = true }))")
-    browser_page.wait_until("two frames") { browser_page.evaluate("window.agentSettled") }
   end
 
   it "reloaded after the run, shows the same transcript with the tool calls folded under their turn and the totals" do

@@ -116,6 +116,33 @@ module AgentSDKSpec
       browser_page.evaluate(TRANSCRIPT_SHAPE)
     end
 
+    # Until `count` catch-up requests have been answered (resource timing keeps them) and two frames have passed (a
+    # Turbo Stream renders on the next one).
+    def settle_catch_up(count)
+      browser_page.wait_until("#{count} catch-up requests answered") do
+        browser_page.evaluate("performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch').length") >= count
+      end
+      browser_page.execute("window.agentSettled = false; " \
+                           "requestAnimationFrame(() => requestAnimationFrame(() => { window.agentSettled = true }))")
+      browser_page.wait_until("two frames") { browser_page.evaluate("window.agentSettled") }
+    end
+
+    # The gap between rendering a page and its stream subscribing: the page's stream source taken out (it
+    # unsubscribes), then a copy put back (data-attempt: another subscription, not the old one's) that subscribes.
+    def unsubscribe_page
+      browser_page.execute("window.agentStream = document.querySelector('turbo-cable-stream-source'); " \
+                           "window.agentStreamParent = agentStream.parentNode; agentStream.remove()")
+    end
+
+    def resubscribe_page
+      browser_page.execute(<<~JS)
+        const source = agentStream.cloneNode();
+        source.removeAttribute("connected");
+        source.dataset.attempt = "2";
+        agentStreamParent.prepend(source);
+      JS
+    end
+
     def badge(id)
       "#status_agent_session_#{id}"
     end
