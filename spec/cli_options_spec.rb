@@ -28,12 +28,25 @@ RSpec.describe "CLI options at parity with the official Agent SDK" do
       next unless Integer(fields[1]) == Process.pid
 
       argv = File.read(File.join(File.dirname(stat), "cmdline")).split("\0")
-      return argv if argv.include?("stream-json")
+      return argv.map { |arg| with_file_contents(arg) } if argv.include?("stream-json")
     rescue Errno::ENOENT, Errno::ESRCH
       next
     end
     []
   end
+
+  # A --mcp-config / --settings JSON is a file only this user can read while the CLI runs, never JSON in its argv:
+  # read back here (the path kept in private_paths, to check it is gone once the query ended).
+  def with_file_contents(arg)
+    flag, path = arg.split("=", 2)
+    return arg unless SDK::CLI::Arguments::PRIVATE_JSON_FLAGS.include?(flag) && path && File.file?(path)
+    raise "#{path} can be read by other users" unless (File.stat(path).mode & 0o077).zero?
+
+    private_paths << path
+    "#{flag}=#{File.read(path)}"
+  end
+
+  def private_paths = (@private_paths ||= [])
 
   def run_cli(prompt, options, **extra)
     argv = []
@@ -150,6 +163,8 @@ RSpec.describe "CLI options at parity with the official Agent SDK" do
                                                         allowed_tools: %w[mcp__echo__echo])
 
         config = JSON.parse(argv.grep(/\A--mcp-config=/).first.delete_prefix("--mcp-config="))
+        expect(private_paths.size).to eq(1)
+        expect(private_paths).to all(satisfy { |path| !File.exist?(File.dirname(path)) })
         expect(config["mcpServers"].keys).to contain_exactly("echo", "agent_sdk")
         expect(config["mcpServers"]["echo"]).to include("type" => "stdio", "command" => RbConfig.ruby)
         status = messages.find(&:init?)["mcp_servers"].to_h { |s| [s["name"], s["status"]] }

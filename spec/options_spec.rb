@@ -67,6 +67,23 @@ RSpec.describe RubyLLM::AgentSDK::CLI do
     end
   end
 
+  it "gives the CLI JSON that may carry credentials (--mcp-config, inline --settings) as 0600 files, removed at close" do
+    files = RubyLLM::AgentSDK::CLI::Arguments::PrivateFiles.new
+    argv = RubyLLM::AgentSDK::CLI::Arguments.with_private_json(
+      ["claude", '--mcp-config={"mcpServers":{"web":{"headers":{"X-Token":"s3cr3t"}}}}', '--settings={"env":{"K":"v"}}',
+       "--settings=/etc/claude/settings.json", "--model=x"], files
+    )
+    mcp, settings = argv[1..2].map { |arg| arg.split("=", 2).last }
+    expect(argv.join(" ")).not_to include("s3cr3t")
+    expect(argv[3..]).to eq(["--settings=/etc/claude/settings.json", "--model=x"])
+    expect(File.read(mcp)).to include("s3cr3t")
+    expect(JSON.parse(File.read(settings))).to eq("env" => { "K" => "v" })
+    expect([mcp, settings].map { |path| File.stat(path).mode & 0o777 }).to eq([0o600, 0o600])
+    expect(File.stat(File.dirname(mcp)).mode & 0o777).to eq(0o700)
+    files.remove
+    expect(File.exist?(File.dirname(mcp))).to be(false)
+  end
+
   it "passes an empty system prompt when none is given, as the official SDKs do" do
     argv = described_class.new(RubyLLM::AgentSDK::Options.new(cli_path: fake_cli)).build_argv
     expect(argv).to include("--system-prompt=")

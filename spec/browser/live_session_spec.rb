@@ -7,7 +7,8 @@ require_relative "support/helpers"
 # the status badge turns completed, with the run's turns and cost.
 RSpec.describe "the scaffold's session page, live", :browser do
   it "shows each message as the job in another process records it, in order; the badge turns completed" do
-    app.model.script(support_turns)
+    first_turn = AgentSDKSpec::BrowserHelpers::HeldTurn.new(support_turns.first) # running until looked at
+    app.model.script([first_turn, *support_turns.drop(1)])
     id = create_session
     browser_page.visit(app.url("/agent_sessions/#{id}"))
     browser_page.wait_for("turbo-cable-stream-source[connected]")
@@ -17,7 +18,10 @@ RSpec.describe "the scaffold's session page, live", :browser do
 
     start_session(id)
     browser_page.wait_for("#{badge(id)}.agent-status--running")
+    browser_page.wait_until("the model asked") { first_turn.requested? }
     expect(browser_page.evaluate("document.querySelector('.agent-typing').hidden")).to be(false)
+    expect(browser_page.evaluate("document.querySelector('form:has(.agent-session__cancel)').hidden")).to be(false)
+    first_turn.release!
     browser_page.wait_for("#{badge(id)}.agent-status--completed", timeout: 60)
 
     rows = row_ids(id)

@@ -123,6 +123,19 @@ module RubyLLM
         options.timeout && Process.clock_gettime(Process::CLOCK_MONOTONIC) + options.timeout
       end
 
+      # A prewarmed CLI handed to one caller (Pool#checkout): options whose spawn-time values are this CLI's (see
+      # Pool::PER_CHECKOUT, Pool::BOUND_CALLABLES) replace the ones it was started with, for the rest of its life: the
+      # Ruby tools' context, execution store, timeout and result cap, the hook handlers and can_use_tool:, the
+      # deadlines. What the CLI itself was told (argv, env, hook matchers) stays.
+      def bind(options)
+        raise CLIConnectionError, "this CLI process was stopped" if @stopped
+
+        @options = options
+        @mcp_server&.bind(**runner_options(options))
+        @hook_callbacks = hook_callbacks(options) if @child # (an unstarted CLI builds them at connect)
+        self
+      end
+
       def connected? = !@child.nil? && !@stopped
 
       # True once #close ran (or a timed-out run had the process stopped): this CLI starts no new process.
@@ -133,7 +146,9 @@ module RubyLLM
         return self if @child
 
         @reader = Native::LineReader.new(options.max_buffer_size)
-        @child = ChildProcess.new(build_argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
+        @private_files = Arguments::PrivateFiles.new
+        argv = Arguments.with_private_json(build_argv, @private_files)
+        @child = ChildProcess.new(argv, env: child_env, chdir: options.cwd, on_stderr: options.stderr,
                                   redact: secrets)
         timeout = options.control_timeout
         timeout = [timeout, deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)].min if deadline
@@ -227,21 +242,25 @@ module RubyLLM
       def close
         @stopped = true
         child = @child
-        return unless child
+        return @private_files&.remove unless child
 
         status = child.stop(grace: options.close_timeout)
+        @private_files.remove if child.owned?
         @exit_status = status
       end
 
       # For finalizers: stop without waiting.
       def abandon
-        @child&.stop_async
+        return unless @child
+
+        @child.stop_async
+        @private_files.remove if @child.owned?
       end
 
       def pid = @child&.pid
 
       # True while the process runs and its output is open (a prewarmed CLI that crashed while idle is not).
-      def alive? = !@child.nil? && @child.owned? && !@child.exited? && !@eof
+      def alive? = !@child.nil? && !@stopped && @child.owned? && !@child.exited? && !@eof
 
       # The argv this CLI is started with (CLI::Arguments).
       def build_argv
@@ -253,8 +272,12 @@ module RubyLLM
       def build_mcp_server(options)
         return nil if options.tools.empty?
 
-        SdkMcpServer.new(options.tools, context: options.context, default_timeout: options.tool_timeout,
-                                        result_max_bytes: options.tool_result_max_bytes, executions: options.tool_executions)
+        SdkMcpServer.new(options.tools, **runner_options(options))
+      end
+
+      def runner_options(options)
+        { context: options.context, default_timeout: options.tool_timeout,
+          result_max_bytes: options.tool_result_max_bytes, executions: options.tool_executions }
       end
 
       def child_env
@@ -268,16 +291,23 @@ module RubyLLM
         end
       end
 
+      # The initialize request's hooks: one callback id per matcher, in order (#hook_callbacks maps them).
       def hooks_config
         return nil if options.hooks.empty?
 
+        @hook_callbacks = hook_callbacks(options)
+        ids = @hook_callbacks.keys.each
         options.hooks.to_h do |event, matchers|
           [event, matchers.map do |m|
-            id = "hook_#{@hook_callbacks.size}"
-            @hook_callbacks[id] = [event, m.handlers, m.timeout]
-            { "matcher" => m.matcher, "hookCallbackIds" => [id], "timeout" => m.timeout }.compact
+            { "matcher" => m.matcher, "hookCallbackIds" => [ids.next], "timeout" => m.timeout }.compact
           end]
         end
+      end
+
+      # callback id => [event, handlers, timeout]: the same ids for the same events and matchers (CLI#bind relies on it).
+      def hook_callbacks(options)
+        entries = options.hooks.flat_map { |event, matchers| matchers.map { |m| [event, m.handlers, m.timeout] } }
+        entries.each_with_index.to_h { |entry, index| ["hook_#{index}", entry] }
       end
 
       def write_json(hash)

@@ -36,7 +36,8 @@ module RubyLLM
       end
 
       # pool: a Pool or a pool's name: the client's conversation runs on one of its prewarmed CLIs (its own from then
-      # on: it is stopped at #close), with the pool's options.
+      # on: it is stopped at #close), with the pool's spawn-time options and its own per-checkout ones
+      # (Pool::PER_CHECKOUT).
       def initialize(pool: nil, **options)
         pool &&= Pool.fetch(pool)
         @options = pool ? pool.options_for(options) : Options.build(**options)
@@ -44,7 +45,7 @@ module RubyLLM
         if api?
           @session_id = @options.resume
         else
-          @cli = pool&.checkout || CLI.new(@options)
+          @cli = pool&.checkout(@options) || CLI.new(@options)
           ObjectSpace.define_finalizer(self, CLI.finalizer(@cli))
         end
       end

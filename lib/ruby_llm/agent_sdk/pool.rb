@@ -23,12 +23,23 @@ module RubyLLM
     #   `check_interval` seconds and again before a CLI is handed out.
     # - Every process is reaped (ChildProcess); #shutdown stops them all, and runs at exit.
     #
-    # Per-query options cannot be prewarmed: a pooled query takes the pool's options. Passing one with another value,
-    # or resume:/session_id:/continue_conversation:/fork_session: (a conversation of its own), is an ArgumentError;
-    # run such a query without pool:. (The Rails job does that for you: see ActiveJob::SessionJob.)
+    # Spawn-time and per-checkout options. What the CLI was started and initialized with (its argv, env, the
+    # initialize request) cannot change: a pooled query must have the pool's values of those (ArgumentError
+    # otherwise; the Rails job runs such a session without the pool). What only this Ruby process uses to answer
+    # the CLI's requests (the Ruby tools' runner, hook and permission callbacks, the run's deadlines) is bound to
+    # the checked-out CLI for its one caller (CLI#bind): PER_CHECKOUT any value, BOUND_CALLABLES their callables.
+    # A CLI is never handed out twice, so nothing bound for one caller reaches another. resume:/session_id:/
+    # continue_conversation:/fork_session: (a conversation of its own) are never prewarmed.
     class Pool
       # Options that name one conversation: never prewarmed, never shared.
       UNPREWARMABLE = %i[resume session_id continue_conversation fork_session].freeze
+      # Any value per checkout: the Ruby tools' context and execution store (tool_executions:, the Rails job's
+      # per-session store), their timeout and result cap, the run's deadline, control/close timeouts, strict parsing.
+      PER_CHECKOUT = %i[context tool_executions tool_timeout tool_result_max_bytes timeout control_timeout close_timeout
+                        strict_parsing].freeze
+      # The callables per checkout, their shape at spawn: can_use_tool: set or not (--permission-prompt-tool stdio);
+      # hooks: the same events, matchers and timeouts in the same order (the initialize request), any handlers.
+      BOUND_CALLABLES = %i[can_use_tool hooks].freeze
       RESTART_BACKOFF = [0.5, 1, 2, 5, 10, 30].freeze # seconds to wait after 1, 2, … failed starts in a row
       SHUTDOWN_JOIN = 2 # seconds the background thread gets to finish what it does before it is killed
       @all = []
@@ -44,6 +55,14 @@ module RubyLLM
             raise ArgumentError, "no pool named #{pool.inspect} (defined: #{defined.empty? ? "none" : defined.map(&:inspect).join(", ")}); " \
                                  "define it with config.pool(#{pool.inspect}, size: …, **options)"
           end
+        end
+
+        # What of an Options a started CLI depends on: all but PER_CHECKOUT, with BOUND_CALLABLES by their shape.
+        def spawn_signature(options)
+          values = options.to_h.reject { |key, _| PER_CHECKOUT.include?(key) }
+          values[:can_use_tool] = !values[:can_use_tool].nil?
+          values[:hooks] = values[:hooks].map { |event, matchers| [event, matchers.map { |m| [m.matcher, m.timeout] }] }
+          values
         end
 
         def register(pool)
@@ -85,7 +104,8 @@ module RubyLLM
         @options ||= build_options
       end
 
-      # Options for a query through this pool: the pool's. Given ones must be the pool's values (ArgumentError).
+      # Options for a query through this pool: the pool's, with the given ones over them. Given spawn-time values must
+      # be the pool's (ArgumentError); per-checkout ones (PER_CHECKOUT, BOUND_CALLABLES' callables) are the query's.
       def options_for(given)
         given = given.reject { |_, value| value.nil? }
         wrong = UNPREWARMABLE & given.keys
@@ -93,27 +113,36 @@ module RubyLLM
           raise ArgumentError, "#{wrong.map { |k| "#{k}:" }.join(", ")} cannot be prewarmed (a pooled CLI starts before its " \
                                "query is known): run this query without pool:"
         end
-        differ = given.keys.reject { |key| options.with(key => given[key]).public_send(key) == options.public_send(key) }
-        return options if differ.empty?
-
-        raise ArgumentError, "a query through pool #{label} takes the pool's options; #{differ.map { |k| "#{k}:" }.join(", ")} " \
-                             "differ#{"s" if differ.size == 1} (define another pool, or run this query without pool:)"
+        candidate = options.with(**given)
+        differ = differences(candidate)
+        unless differ.empty?
+          raise ArgumentError, "a query through pool #{label} takes the pool's spawn-time options; " \
+                               "#{differ.map { |k| "#{k}:" }.join(", ")} differ#{"s" if differ.size == 1} " \
+                               "(define another pool, or run this query without pool:)"
+        end
+        candidate.to_h == options.to_h ? options : candidate
       end
 
-      # The keys whose values in these Options are not the pool's: empty when a query with them can run on this pool's
-      # CLIs. tool_executions only counts with Ruby tools (it is theirs).
+      # The keys whose spawn-time values in these Options are not the pool's: empty when a query with them can run
+      # on this pool's CLIs (its per-checkout values bound at #checkout).
       def differences(other)
-        mine = options.to_h
-        theirs = other.to_h
-        keys = (mine.keys | theirs.keys).reject { |key| mine[key] == theirs[key] }
-        options.tools.empty? ? keys - [:tool_executions] : keys
+        mine = self.class.spawn_signature(options)
+        theirs = self.class.spawn_signature(other)
+        (mine.keys | theirs.keys).reject { |key| mine[key] == theirs[key] }
       end
 
       def compatible?(other) = differences(other).empty?
 
       # A started, initialized CLI for one query, now the caller's (it must close it; Query and Client do). When none is
       # ready: a new, unstarted CLI that the caller's query starts (cold). Either way a replacement starts in the background.
-      def checkout
+      # bound: the caller's Options (#options_for, or any with no #differences): their per-checkout values are bound to
+      # this CLI (CLI#bind), for this caller only.
+      def checkout(bound = nil)
+        if bound && !(differ = differences(bound)).empty?
+          raise ArgumentError, "pool #{label}: #{differ.map { |k| "#{k}:" }.join(", ")} differ from the pool's " \
+                               "spawn-time options"
+        end
+
         state = current
         cli = nil
         state.mutex.synchronize do
@@ -128,7 +157,7 @@ module RubyLLM
           state.cv.broadcast
         end
         ensure_worker(state)
-        cli || CLI.new(options)
+        cli ? cli.bind(bound || options) : CLI.new(bound || options)
       end
 
       # Starts filling the pool now (in the background) instead of at the first query.

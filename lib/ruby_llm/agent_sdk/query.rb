@@ -9,7 +9,8 @@ module RubyLLM
     #   query.each { |message| … }
     class Query
       # pool: a Pool or the name of one (config.agent_sdk.pool): the run takes one of its prewarmed CLIs and so its
-      # options (given ones must match them, see Pool#options_for).
+      # spawn-time options (given ones must match them); per-checkout ones (context:, tool_executions:, hook handlers,
+      # …: Pool::PER_CHECKOUT) are this run's.
       def initialize(prompt, options = nil, pool: nil, **kwargs)
         streamed = prompt.respond_to?(:each) && !prompt.is_a?(String) && !prompt.is_a?(Hash)
         unless streamed || (prompt.is_a?(String) && !prompt.strip.empty?)
@@ -22,7 +23,7 @@ module RubyLLM
         raise ArgumentError, "streaming input (an Enumerable prompt) needs transport: :cli" if streamed && @options.transport == :api
         @prompt = prompt
         # The test seam (nil outside tests): a stubbed transport from Testing.stubbed_transport, else the real one.
-        @transport = Testing.stubbed_transport&.open(prompt, @options) || pool&.checkout ||
+        @transport = Testing.stubbed_transport&.open(prompt, @options) || pool&.checkout(@options) ||
                      (@options.transport == :api ? APITransport.new(prompt, @options) : CLI.new(@options))
       end
 
@@ -69,9 +70,9 @@ module RubyLLM
       def pooled_options(pool, options, kwargs)
         return pool.options_for(kwargs) unless options
         differ = pool.differences(options)
-        return pool.options if differ.empty?
+        return options if differ.empty?
 
-        raise ArgumentError, "a query through pool #{pool.name.inspect} takes the pool's options; " \
+        raise ArgumentError, "a query through pool #{pool.name.inspect} takes the pool's spawn-time options; " \
                              "#{differ.map { |k| "#{k}:" }.join(", ")} differ (run it without pool:)"
       end
     end

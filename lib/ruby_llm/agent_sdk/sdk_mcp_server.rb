@@ -29,6 +29,16 @@ module RubyLLM
         reset
       end
 
+      # Other runner options (context:, executions:, default_timeout:, result_max_bytes:) for the runs from now on: a
+      # pooled CLI's server gets its caller's (CLI#bind). Starts a new run.
+      def bind(**runner_options)
+        unknown = runner_options.keys - @runner_options.keys
+        raise ArgumentError, "unknown runner options #{unknown.inspect}" unless unknown.empty?
+
+        @runner_options = @runner_options.merge(runner_options)
+        reset
+      end
+
       # Starts a new run (a new prompt): calls made before no longer count as repeats.
       def reset
         @runner = ToolRunner.new(@tools, **@runner_options)

@@ -35,9 +35,10 @@ module RubyLLM
         RETRIABLE = [TransientError, ProcessError, CLIConnectionError, ControlTimeoutError].freeze
         # What can never succeed as it is: bad options, no CLI, a session in the wrong state, strict-parsing refusals.
         DISCARDED = [ArgumentError, CLINotFoundError, SessionStateError, JSONDecodeError].freeze
-        # The CLI reports an API that failed after its own retries as a result with is_error: true and this text.
         # What the MCP server's runner answers a call that needs approval with (ToolRunner#approval).
         APPROVAL_REFUSAL = /\A([A-Za-z0-9_-]+) is awaiting approval\z/.freeze
+        # A CLI result line that did not come through CLI::Results (a recorded or stubbed stream): an API that failed
+        # after the CLI's own retries is `success` with is_error: true and this text. Mapped results carry api_error.
         CLI_TRANSIENT = /\bAPI Error: (?:429|5\d\d)\b|overloaded|Connection error|timed? ?out/i.freeze
 
         included do
@@ -235,8 +236,10 @@ module RubyLLM
         end
 
         # On a prewarmed CLI when build_options names a pool (pool: :name; pool: nil for none) or config.agent_sdk's
-        # default_pool does, and the run's options are the pool's: a first round, not a resume (a resumed session's
-        # CLI starts with --resume), the same model and options. Any other run starts its CLI as usual.
+        # default_pool does, and the run's spawn-time options are the pool's: a first round, not a resume (a resumed
+        # session's CLI starts with --resume), the same model and options. The session's own tool-execution store and
+        # context (and build_options' hook handlers) are bound to that CLI (Pool::PER_CHECKOUT). Any other run starts
+        # its CLI as usual.
         def agent_query(prompt, options, session)
           pool = @agent_pool && options.transport == :cli && Pool.fetch(@agent_pool)
           return Query.new(prompt, options) unless pool

@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
 require "json"
+require "tmpdir"
+require "fileutils"
 
 module RubyLLM
   module AgentSDK
@@ -11,7 +13,34 @@ module RubyLLM
         # The fixed part: bidirectional stream-json over stdin/stdout.
         STREAM_JSON = %w[--output-format stream-json --verbose --input-format stream-json].freeze
 
+        # Flags whose JSON may carry credentials (an MCP server's env and headers, settings' env): the CLI gets them as
+        # a file only this user can read, because any local user can read a process's argv (/proc/<pid>/cmdline).
+        PRIVATE_JSON_FLAGS = %w[--mcp-config --settings].freeze
+
+        # The files those flags name: in a 0700 directory of their own, each 0600, removed when the CLI is closed.
+        class PrivateFiles
+          def write(json)
+            @dir ||= Dir.mktmpdir("agent_sdk_cli")
+            path = File.join(@dir, "config-#{Dir.children(@dir).size + 1}.json")
+            File.open(path, File::WRONLY | File::CREAT | File::EXCL, 0o600) { |file| file.write(json) }
+            path
+          end
+
+          def remove
+            FileUtils.remove_entry(@dir, true) if @dir
+            @dir = nil
+          end
+        end
+
         module_function
+
+        # argv with the JSON values of PRIVATE_JSON_FLAGS written to files (a settings file path stays as it is).
+        def with_private_json(argv, files)
+          argv.map do |arg|
+            flag, value = arg.split("=", 2)
+            PRIVATE_JSON_FLAGS.include?(flag) && value&.start_with?("{") ? "#{flag}=#{files.write(value)}" : arg
+          end
+        end
 
         # options: an Options (transport :cli); mcp_server: the in-process SdkMcpServer of the Ruby tools, or nil.
         def build(options, mcp_server)
