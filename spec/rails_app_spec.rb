@@ -66,7 +66,7 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
     expect(app.read("app/models/user.rb")).to include("has_many :agent_sessions, dependent: :destroy",
                                                       "generates_token_for :agent_api")
     again = app.generate("rails g agent_sdk:scaffold again", generator: "agent_sdk:scaffold")
-    expect(again.scan(/^\s*identical\s/).size).to eq(13), again
+    expect(again.scan(/^\s*identical\s/).size).to eq(14), again
     expect(again).not_to match(/^\s*(create|force|conflict|insert|route)\s/)
   end
 
@@ -76,9 +76,9 @@ RSpec.describe "a Rails app made with rails new", :rails_app do
     expect(status).to be_success, "the app's bundle exec rspec exited #{status.exitstatus} (the app is kept in #{app.dir}):\n#{output}"
     cli = ENV["CLAUDE_CLI"] || File.join(AgentSDKSpec::RailsApp::GEM_ROOT, "vendor/cli/node_modules/.bin/claude")
     if File.executable?(cli) || ENV["AGENT_SDK_REQUIRE_CLI"]
-      expect(output).to match(/^19 examples, 0 failures$/), output
+      expect(output).to match(/^20 examples, 0 failures$/), output
     else
-      expect(output).to match(/^19 examples, 0 failures, 1 pending$/), output
+      expect(output).to match(/^20 examples, 0 failures, 1 pending$/), output
     end
   end
 end

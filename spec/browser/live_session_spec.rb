@@ -4,7 +4,7 @@ require_relative "support/helpers"
 
 # The scaffold's session page (rails g agent_sdk:scaffold) in headless Chromium while AgentJob runs in another process
 # (Sidekiq), the broadcasts crossing processes through Redis: each message appears without a reload, in order, and
-# the status badge turns completed, with the run's turns and cost.
+# the status badge turns completed, with the run's turns and cost; the page ends as a reload would show it.
 RSpec.describe "the scaffold's session page, live", :browser do
   it "shows each message as the job in another process records it, in order; the badge turns completed" do
     first_turn = AgentSDKSpec::BrowserHelpers::HeldTurn.new(support_turns.first) # running until looked at
@@ -36,11 +36,68 @@ RSpec.describe "the scaffold's session page, live", :browser do
     expect(browser_page.text("#agent_messages .agent-message--result [data-stat=total_cost_usd]"))
       .to eq(format("$%.4f", session["total_cost_usd"]))
     expect(browser_page.text(badge(id))).to eq("Completed")
+    totals = "#{format('$%.4f', session['total_cost_usd'])} · 3 turns"
+    browser_page.wait_until("the totals") { browser_page.text("#totals_agent_session_#{id}") == totals }
     # The agent-session controller follows the badge: no typing indicator, no Cancel, the form to go on.
     expect(browser_page.evaluate("document.querySelector('.agent-typing').hidden")).to be(true)
     expect(browser_page.evaluate("document.querySelector('form:has(.agent-session__cancel)').hidden")).to be(true)
     expect(browser_page.evaluate("document.getElementById('form_agent_session_#{id}').closest('[hidden]')")).to be_nil
     expect(app.model.agent_requests.size).to eq(3)
+
+    # Tool calls folded under their turn live as on a reload: the same transcript after one.
+    live = transcript_shape
+    expect(live.count { |node| node.is_a?(Array) && node.first == "details.agent-turn" }).to eq(2)
+    browser_page.visit(app.url("/agent_sessions/#{id}"))
+    expect(transcript_shape).to eq(live)
+    expect(browser_page.text("#totals_agent_session_#{id}")).to eq(totals)
+  end
+
+  it "catches up once subscribed: what was written before the page's stream subscribed appears, once" do
+    held = AgentSDKSpec::BrowserHelpers::HeldTurn.new(support_turns.first)
+    app.model.script([held, *support_turns.drop(1)])
+    id = create_session
+    browser_page.visit(app.url("/agent_sessions/#{id}"))
+    browser_page.wait_for("turbo-cable-stream-source[connected]")
+    settle_catch_up(1) # the page's own catch-up once subscribed (nothing yet) is over
+    watch_messages
+    # The gap between rendering the page and subscribing: its stream source taken out, the run starts (its first
+    # rows and the running status broadcast to no one here), then a new one subscribes (data-attempt: another
+    # subscription, not the old one's) and the page catches up.
+    browser_page.execute("window.agentStream = document.querySelector('turbo-cable-stream-source'); agentStream.remove()")
+    start_session(id)
+    browser_page.wait_until("the model asked") { held.requested? }
+    gap = row_ids(id)
+    expect(gap).not_to be_empty
+    expect(browser_page.attributes("#agent_messages .agent-message", "id")).to be_empty
+    browser_page.execute(<<~JS)
+      const source = agentStream.cloneNode();
+      source.removeAttribute("connected");
+      source.dataset.attempt = "2";
+      document.querySelector(".agent-session").prepend(source);
+    JS
+    browser_page.wait_until("the rows written in the gap") do
+      browser_page.attributes("#agent_messages .agent-message", "id") == gap
+    end
+    browser_page.wait_for("#{badge(id)}.agent-status--running")
+
+    held.release! # the rest arrives live through the new subscription
+    browser_page.wait_for("#{badge(id)}.agent-status--completed", timeout: 60)
+    rows = row_ids(id)
+    browser_page.wait_until("every row on the page") { browser_page.attributes("#agent_messages .agent-message", "id") == rows }
+    expect(browser_page.evaluate("window.agentRowsSeen")).to eq(rows) # each once
+    expect(browser_page.evaluate("window.agentPageMark")).to eq("not reloaded")
+  ensure
+    held&.release!
+  end
+
+  # Until `count` catch-up requests have been answered (resource timing keeps them) and two frames have passed (a
+  # Turbo Stream renders on the next one).
+  def settle_catch_up(count)
+    browser_page.wait_until("#{count} catch-up requests answered") do
+      browser_page.evaluate("performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch').length") >= count
+    end
+    browser_page.execute("window.agentSettled = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.agentSettled = true }))")
+    browser_page.wait_until("two frames") { browser_page.evaluate("window.agentSettled") }
   end
 
   it "reloaded after the run, shows the same transcript with the tool calls folded under their turn and the totals" do

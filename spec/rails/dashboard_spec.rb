@@ -167,6 +167,17 @@ RSpec.describe "the dashboard", :rails, type: :request do
       expect(html.at_css("script[src$='/agents/turbo.js']")).not_to be_nil
     end
 
+    it "as Turbo Streams after a message (the page catching up once subscribed): the later messages and the badge" do
+      later = session.agent_messages.create!(position: 2, message_type: "user", content: "the tool's answer")
+      get "/agents/sessions/#{session.id}", params: { after: session.agent_messages.first.id },
+                                            headers: { "Accept" => "text/vnd.turbo-stream.html" }
+      expect(response.media_type).to eq("text/vnd.turbo-stream.html")
+      appended = Nokogiri::HTML.fragment(response.body).css("turbo-stream[action=append][target=agent_messages]")
+      expect(appended.map { |stream| stream.at_css("template").inner_html[/id="(agent_message_\d+)"/, 1] })
+        .to eq(["agent_message_#{later.id}"])
+      expect(response.body).to include(%(<turbo-stream action="replace" target="status_agent_session_#{session.id}">))
+    end
+
     it "renders with the dashboard's own partials when the app has none" do
       with_agent_config(message_partial: "missing/message", status_partial: "missing/status") do
         get "/agents/sessions/#{session.id}"

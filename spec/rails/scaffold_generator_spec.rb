@@ -140,7 +140,15 @@ RSpec.describe RubyLLM::AgentSDK::Generators::ScaffoldGenerator do
       show = read("app/views/agent_sessions/show.html.erb")
       expect(show).to include("<%= turbo_stream_from @agent_session %>", 'id="agent_messages"',
                               'render "agent_sessions/status", session: @agent_session')
-      %i[delta pending_messages approvals input].each { |prefix| expect(show).to include("dom_id(@agent_session, :#{prefix})") }
+      %i[delta pending_messages approvals input totals].each do |prefix|
+        expect(show).to include("dom_id(@agent_session, :#{prefix})")
+      end
+      # The catch-up (agent-session controller, once subscribed): show as Turbo Streams, aimed where the page has them.
+      expect(show).to include("agent_session_url_value: agent_session_path(@agent_session)")
+      catch_up = read("app/views/agent_sessions/show.turbo_stream.erb")
+      expect(catch_up).to include('turbo_stream.append "agent_messages"', "turbo_stream.replace dom_id(@agent_session, :status)",
+                                  "turbo_stream.update dom_id(@agent_session, :totals)")
+      expect(read(described_class::STIMULUS)).to include('attributeFilter: ["connected"]', 'url.searchParams.set("after"')
       expect(read("app/helpers/agent_sessions_helper.rb")).to include('render "agent_sessions/message", message: row.to_message')
       expect(exist?("app/views/agent_sessions/_message.html.erb")).to be(false) # install's, not written again
       broadcaster = File.read(File.expand_path("../../lib/ruby_llm/agent_sdk/broadcaster.rb", __dir__))

@@ -31,18 +31,32 @@ module AgentSDKSpec
       end
     end
 
-    # Every element added to #agent_messages (at any depth) with an id, in the order the page saw them, and a mark
-    # a reload would erase.
+    # Every element added to #agent_messages (at any depth) with an id, in the order the page saw them (a row the
+    # agent-session controller moves into its turn's <details> counts once), and a mark a reload would erase.
     WATCH_MESSAGES = <<~JS
       window.agentRowsSeen = [];
       window.agentPageMark = "not reloaded";
+      window.agentRowNodes = new WeakSet();
       new MutationObserver(function (records) {
         records.forEach(function (record) {
           record.addedNodes.forEach(function (node) {
-            if (node.nodeType === 1 && node.matches(".agent-message[id]")) window.agentRowsSeen.push(node.id);
+            if (node.nodeType !== 1 || !node.matches(".agent-message[id]") || window.agentRowNodes.has(node)) return;
+            window.agentRowNodes.add(node);
+            window.agentRowsSeen.push(node.id);
           });
         });
       }).observe(document.getElementById("agent_messages"), { childList: true, subtree: true });
+    JS
+
+    # The transcript's structure: a message is its id, a <summary> its text, any other element [tag.class, children].
+    TRANSCRIPT_SHAPE = <<~JS
+      (function shape(element) {
+        return Array.from(element.children, function (child) {
+          if (child.matches(".agent-message")) return child.id;
+          if (child.matches("summary")) return "summary: " + child.textContent;
+          return [child.tagName.toLowerCase() + "." + child.className].concat(shape(child));
+        });
+      })(document.getElementById("agent_messages"))
     JS
 
     PROMPT = "Customer Ada says order ORD-1042 never arrived. Sort it out."
@@ -96,6 +110,10 @@ module AgentSDKSpec
 
     def watch_messages
       browser_page.execute(WATCH_MESSAGES)
+    end
+
+    def transcript_shape
+      browser_page.evaluate(TRANSCRIPT_SHAPE)
     end
 
     def badge(id)

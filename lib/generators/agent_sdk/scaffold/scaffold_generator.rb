@@ -35,8 +35,8 @@ module RubyLLM
         class_option :user_model, type: :string, default: "User", desc: "The model that owns sessions"
         class_option :skip_api, type: :boolean, default: false, desc: "No Api::V1::AgentsController"
 
-        VIEWS = %w[index.html.erb show.html.erb _agent_session.html.erb _form.html.erb _approval.html.erb
-                   create.turbo_stream.erb].freeze
+        VIEWS = %w[index.html.erb show.html.erb show.turbo_stream.erb _agent_session.html.erb _form.html.erb
+                   _approval.html.erb create.turbo_stream.erb].freeze
         STIMULUS = "app/javascript/controllers/agent_session_controller.js"
         STIMULUS_MANIFEST = "app/javascript/controllers/index.js"
 

@@ -15,6 +15,8 @@ module RubyLLM
         def show
           @session = session_class.find(params[:id])
           @messages = @session.agent_messages.delivered
+          # as Turbo Streams with after=<message id>: the page catching up once its stream is subscribed
+          @messages = @messages.where(id: params[:after].to_i.next..) if params[:after].present?
           @approvals = @session.awaiting_approval? ? @session.pending_approvals : []
         end
 
