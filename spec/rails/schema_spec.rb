@@ -35,9 +35,10 @@ RSpec.describe "the dummy app's schema" do
     expect(%w[started_at finished_at heartbeat_at claimed_at cancel_requested_at].map { |c| cols[c].type }).to all(eq(:datetime))
   end
 
-  it "indexes agent_sessions for the job's queries" do
+  it "indexes agent_sessions for the job's queries and the dashboard's filters" do
     expect(indexes("agent_sessions").keys).to match_array([%w[claude_session_id], %w[status heartbeat_at], %w[user_id status],
-                                                           %w[created_at]])
+                                                           %w[created_at], %w[status created_at], %w[model_id created_at],
+                                                           %w[transport created_at], %w[user_id created_at]])
     expect(connection.foreign_keys("agent_sessions").map(&:to_table)).to eq(["users"])
   end
 

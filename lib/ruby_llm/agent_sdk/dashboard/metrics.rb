@@ -42,26 +42,16 @@ module RubyLLM
           end
         end
 
-        # [{ tool:, calls:, errors:, rate: }] most called first.
+        # [{ tool:, calls:, errors:, rate: }] most called first. One statement: the range's assistant and user rows
+        # read once (the CTE, through [agent_session_id, message_type] per session or one pass over the table, as
+        # the planner costs it), then their tool_calls names and metadata "tool_errors" names counted from it.
         def tool_errors
-          calls = select_pairs(postgresql? ? <<~PG : <<~SQLITE, "assistant")
-            SELECT c.value->>'name', COUNT(*) FROM #{messages_table} m
-            CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(m.tool_calls::jsonb) = 'array'
-                                                         THEN m.tool_calls::jsonb ELSE '[]'::jsonb END) c(value)
-            WHERE %<where>s GROUP BY 1
-          PG
-            SELECT json_extract(c.value, '$.name'), COUNT(*) FROM #{messages_table} m, json_each(m.tool_calls) c
-            WHERE %<where>s AND json_type(m.tool_calls) = 'array' GROUP BY 1
-          SQLITE
-          errors = select_pairs(postgresql? ? <<~PG : <<~SQLITE, "user")
-            SELECT c.value, COUNT(*) FROM #{messages_table} m
-            CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(m.metadata::jsonb -> 'tool_errors') = 'array'
-                                                              THEN m.metadata::jsonb -> 'tool_errors' ELSE '[]'::jsonb END) c(value)
-            WHERE %<where>s GROUP BY 1
-          PG
-            SELECT c.value, COUNT(*) FROM #{messages_table} m, json_each(m.metadata, '$.tool_errors') c
-            WHERE %<where>s AND json_type(m.metadata, '$.tool_errors') = 'array' GROUP BY 1
-          SQLITE
+          pairs = Hash.new { |h, k| h[k] = {} }
+          @messages.connection.select_rows(tool_counts_sql, "Dashboard tool errors").each do |kind, name, count|
+            pairs[kind][name.to_s] = count.to_i
+          end
+          calls = pairs["call"]
+          errors = pairs["error"]
           (calls.keys | errors.keys).map do |tool|
             n = calls.fetch(tool, 0)
             e = errors.fetch(tool, 0)
@@ -129,14 +119,35 @@ module RubyLLM
           result
         end
 
-        # { name => count } from one of the SQL texts above, over the messages of the filtered sessions.
-        def select_pairs(sql, message_type)
+        # ["call" | "error", tool name, count] rows over the messages of the filtered sessions.
+        def tool_counts_sql
           ids = @sessions.unscope(:order).select(@sessions.klass.arel_table[@sessions.klass.primary_key]).to_sql
           conn = @messages.connection
-          where = "m.#{conn.quote_column_name('message_type')} = #{conn.quote(message_type)} AND " \
-                  "m.#{conn.quote_column_name(foreign_key)} IN (#{ids})"
-          conn.select_rows(format(sql, where: where), "Dashboard tool errors").to_h do |name, count|
-            [name.to_s, count.to_i]
+          type = conn.quote_column_name("message_type")
+          range = "WITH dashboard_messages AS (SELECT #{type}, tool_calls, metadata FROM #{messages_table} " \
+                  "WHERE #{type} IN ('assistant', 'user') AND #{conn.quote_column_name(foreign_key)} IN (#{ids}))"
+          if postgresql?
+            <<~PG
+              #{range}
+              SELECT 'call', c.value->>'name', COUNT(*) FROM dashboard_messages r
+              CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(r.tool_calls::jsonb) = 'array'
+                                                           THEN r.tool_calls::jsonb ELSE '[]'::jsonb END) c(value)
+              WHERE r.#{type} = 'assistant' GROUP BY 2
+              UNION ALL
+              SELECT 'error', c.value, COUNT(*) FROM dashboard_messages r
+              CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.metadata::jsonb -> 'tool_errors') = 'array'
+                                                                THEN r.metadata::jsonb -> 'tool_errors' ELSE '[]'::jsonb END) c(value)
+              WHERE r.#{type} = 'user' GROUP BY 2
+            PG
+          else
+            <<~SQLITE
+              #{range}
+              SELECT 'call', json_extract(c.value, '$.name'), COUNT(*) FROM dashboard_messages r, json_each(r.tool_calls) c
+              WHERE r.#{type} = 'assistant' AND json_type(r.tool_calls) = 'array' GROUP BY 2
+              UNION ALL
+              SELECT 'error', c.value, COUNT(*) FROM dashboard_messages r, json_each(r.metadata, '$.tool_errors') c
+              WHERE r.#{type} = 'user' AND json_type(r.metadata, '$.tool_errors') = 'array' GROUP BY 2
+            SQLITE
           end
         end
 
