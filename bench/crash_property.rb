@@ -86,12 +86,7 @@ def worker_pids(supervisor_pid)
   supervisor ? SolidQueue::Process.where(supervisor_id: supervisor.id, kind: "Worker").pluck(:pid) : []
 end
 
-def alive?(pid)
-  Process.kill(0, pid)
-  true
-rescue Errno::ESRCH
-  false
-end
+def alive?(pid) = AgentSDKSpec::Processes.alive?(pid)
 
 started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 kills = 0

@@ -35,12 +35,7 @@ RSpec.describe RubyLLM::AgentSDK::Pool do
     value
   end
 
-  def alive?(pid)
-    Process.kill(0, pid)
-    !File.read("/proc/#{pid}/stat").split[2].start_with?("Z")
-  rescue Errno::ESRCH, Errno::ENOENT
-    false
-  end
+  def alive?(pid) = AgentSDKSpec::Processes.alive?(pid)
 
   describe "options" do
     it "refuses what names one conversation, another transport, and per-query values that differ" do

@@ -40,26 +40,7 @@ RSpec.describe "the dashboard", :browser do
     held = AgentSDKSpec::BrowserHelpers::HeldTurn.new(support_turns.first)
     app.model.script([held, *support_turns.drop(1)])
     id = create_session
-    browser_page.visit(app.url("/agents/sessions/#{id}"))
-    browser_page.wait_for("turbo-cable-stream-source[connected]")
-    settle_catch_up(1)
-    watch_messages
-    unsubscribe_page
-    start_session(id)
-    browser_page.wait_until("the model asked") { held.requested? }
-    gap = row_ids(id)
-    expect(browser_page.attributes("#agent_messages .agent-message", "id")).to be_empty
-    resubscribe_page
-    browser_page.wait_until("the rows written in the gap") do
-      browser_page.attributes("#agent_messages .agent-message", "id") == gap
-    end
-    browser_page.wait_for("#{badge(id)}.agent-status--running")
-
-    held.release!
-    browser_page.wait_for("#{badge(id)}.agent-status--completed", timeout: 60)
-    rows = row_ids(id)
-    browser_page.wait_until("every row on the page") { browser_page.attributes("#agent_messages .agent-message", "id") == rows }
-    expect(browser_page.evaluate("window.agentRowsSeen")).to eq(rows) # each once
+    expect_catch_up_after_gap("/agents/sessions/#{id}", id, held)
   ensure
     held&.release!
   end

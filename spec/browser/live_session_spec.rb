@@ -56,30 +56,7 @@ RSpec.describe "the scaffold's session page, live", :browser do
     held = AgentSDKSpec::BrowserHelpers::HeldTurn.new(support_turns.first)
     app.model.script([held, *support_turns.drop(1)])
     id = create_session
-    browser_page.visit(app.url("/agent_sessions/#{id}"))
-    browser_page.wait_for("turbo-cable-stream-source[connected]")
-    settle_catch_up(1) # the page's own catch-up once subscribed (nothing yet) is over
-    watch_messages
-    # The gap between rendering the page and subscribing: its stream source taken out, the run starts (its first
-    # rows and the running status broadcast to no one here), then a new one subscribes (data-attempt: another
-    # subscription, not the old one's) and the page catches up.
-    unsubscribe_page
-    start_session(id)
-    browser_page.wait_until("the model asked") { held.requested? }
-    gap = row_ids(id)
-    expect(gap).not_to be_empty
-    expect(browser_page.attributes("#agent_messages .agent-message", "id")).to be_empty
-    resubscribe_page
-    browser_page.wait_until("the rows written in the gap") do
-      browser_page.attributes("#agent_messages .agent-message", "id") == gap
-    end
-    browser_page.wait_for("#{badge(id)}.agent-status--running")
-
-    held.release! # the rest arrives live through the new subscription
-    browser_page.wait_for("#{badge(id)}.agent-status--completed", timeout: 60)
-    rows = row_ids(id)
-    browser_page.wait_until("every row on the page") { browser_page.attributes("#agent_messages .agent-message", "id") == rows }
-    expect(browser_page.evaluate("window.agentRowsSeen")).to eq(rows) # each once
+    expect_catch_up_after_gap("/agent_sessions/#{id}", id, held)
     expect(browser_page.evaluate("window.agentPageMark")).to eq("not reloaded")
   ensure
     held&.release!

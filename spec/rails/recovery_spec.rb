@@ -206,12 +206,7 @@ RSpec.describe "RecoveryJob after a worker is kill -9ed" do
                                         max_retries: 0 })
     end
 
-    def alive?(pid)
-      Process.kill(0, pid)
-      true
-    rescue Errno::ESRCH
-      false
-    end
+    def alive?(pid) = AgentSDKSpec::Processes.alive?(pid)
 
     it "resumes the run in the new worker: earlier messages kept, exactly one result, completed" do
       @server.clear_requests.script([{ text: "never arrives: the worker is killed first", delay: 60 },

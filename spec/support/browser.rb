@@ -69,12 +69,7 @@ module AgentSDKSpec
         browser
       end
 
-      def alive?(pid)
-        Process.kill(0, pid)
-        true
-      rescue Errno::ESRCH
-        false
-      end
+      def alive?(pid) = Processes.alive?(pid)
     end
 
     # One browser tab (its own browser context: no cookies shared between examples) and what went wrong in it.

@@ -5,6 +5,7 @@ require "rbconfig"
 require "shellwords"
 require "socket"
 require "tmpdir"
+require_relative "processes"
 require_relative "ports"
 
 # Debian's PostgreSQL and Redis servers for the Rails layer's specs: each started once per rspec process, on first
@@ -336,14 +337,7 @@ module AgentSDKSpec
 
       private
 
-      # Exists and is not a zombie (an exited daemon stays one until the init of a container reaps it, if ever).
-      def alive?(pid)
-        Process.kill(0, pid)
-        state = File.read("/proc/#{pid}/stat")[/\) (\S)/, 1] if File.exist?("/proc/#{pid}/stat")
-        state != "Z"
-      rescue Errno::ESRCH, Errno::ENOENT
-        false
-      end
+      def alive?(pid) = Processes.alive?(pid)
     end
   end
 end

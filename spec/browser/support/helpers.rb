@@ -103,6 +103,34 @@ module AgentSDKSpec
       end
     end
 
+    # The gap between rendering a session page (at path) and subscribing its stream: its stream source is taken out,
+    # the run starts (its first rows and the running status broadcast to no one here), then a new one subscribes
+    # (data-attempt: another subscription, not the old one's). The page must catch up without a reload, and the rest
+    # of the run arrive live: every row once, in order.
+    def expect_catch_up_after_gap(path, id, held)
+      browser_page.visit(app.url(path))
+      browser_page.wait_for("turbo-cable-stream-source[connected]")
+      settle_catch_up(1) # the page's own catch-up once subscribed (nothing yet) is over
+      watch_messages
+      unsubscribe_page
+      start_session(id)
+      browser_page.wait_until("the model asked") { held.requested? }
+      gap = row_ids(id)
+      expect(gap).not_to be_empty
+      expect(page_row_ids).to be_empty
+      resubscribe_page
+      browser_page.wait_until("the rows written in the gap") { page_row_ids == gap }
+      browser_page.wait_for("#{badge(id)}.agent-status--running")
+
+      held.release! # the rest arrives live through the new subscription
+      browser_page.wait_for("#{badge(id)}.agent-status--completed", timeout: 60)
+      rows = row_ids(id)
+      browser_page.wait_until("every row on the page") { page_row_ids == rows }
+      expect(browser_page.evaluate("window.agentRowsSeen")).to eq(rows) # each once
+    end
+
+    def page_row_ids = browser_page.attributes("#agent_messages .agent-message", "id")
+
     # The session's rows as the database has them: their dom ids in position order.
     def row_ids(id)
       app.console("AgentSession.find(#{id}).agent_messages.map { |row| ActionView::RecordIdentifier.dom_id(row) }")
